@@ -1,0 +1,5 @@
+"""`python -m harness` is `vpn-bench`."""
+
+from harness.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `vpn-bench` command line."""

@@ -1,0 +1,130 @@
+"""Entry point: `vpn-bench run | list | doctor | clean | analysis`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from harness.errors import UsageError
+from harness.runner.signals import Interrupted
+from harness.settings.loader import ConfigError
+from harness.testbed.base import TestbedError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Reproducible benchmarks of VPNs and mesh overlays on a namespace testbed.",
+)
+console = Console()
+errors = Console(stderr=True)
+
+VpnOption = Annotated[list[str], typer.Option(
+    "--vpn", help="VPN(s), comma list or repeated; 'all'. Default: every VPN runnable here.")]
+TestOption = Annotated[list[str], typer.Option(
+    "--test", help="Test(s): parallel_tcp, tcp, udp, ping; 'all'.")]
+ProfileOption = Annotated[list[str], typer.Option(
+    "--profile", help="Impairment profile(s); 'all'.")]
+
+
+@app.command()
+def run(
+    vpn: VpnOption = [],  # noqa: B006 - typer reads list defaults, never mutated
+    test: TestOption = [],  # noqa: B006
+    profile: ProfileOption = [],  # noqa: B006
+    duration: Annotated[float, typer.Option(help="Seconds per iperf3 test.")] = 30.0,
+    ping_count: Annotated[int, typer.Option(help="Echo requests per ping test.")] = 100,
+    ping_interval: Annotated[float, typer.Option(help="Seconds between echo requests.")] = 0.2,
+    hosts: Annotated[int, typer.Option(help="Number of hosts (lom, yuki, luna, h4...).")] = 3,
+    out: Annotated[Path, typer.Option(help="Directory for run directories.")] = Path("results"),
+    repeat: Annotated[int, typer.Option(help="Repetitions of the whole plan.")] = 1,
+    offloads: Annotated[str, typer.Option(
+        help="LAN segmentation offloads: default, on, off.")] = "default",
+    ready_timeout: Annotated[float | None, typer.Option(
+        help="Seconds to wait for the overlay (default per VPN, 60).")] = None,
+    progress: Annotated[bool, typer.Option(
+        help="Live progress display (default: on a terminal).")] = True,
+    dry_run: Annotated[bool, typer.Option(
+        help="Print the plan and its estimated duration.")] = False,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any measurement failed.")] = False,
+) -> None:
+    """Bring up each VPN on a fresh testbed and measure it; records go to OUT/<run-id>/."""
+    from harness.cli.run_command import RunRequest, execute
+
+    request = RunRequest(
+        vpns=vpn, tests=test, profiles=profile, duration_s=duration, ping_count=ping_count,
+        ping_interval_s=ping_interval, hosts=hosts, out_dir=out, repetitions=repeat,
+        offloads=offloads, ready_timeout_s=ready_timeout,
+        live_progress=None if progress else False, dry_run=dry_run, strict=strict,
+    )
+    raise typer.Exit(execute(request, console))
+
+
+@app.command("list")
+def list_command() -> None:
+    """VPNs, tests and profiles, and which VPNs can run here (and why not)."""
+    from harness.cli.info import print_list
+
+    print_list(console)
+
+
+@app.command()
+def doctor() -> None:
+    """Check this machine: root, namespaces, kernel features, every binary and its version."""
+    from harness.cli.info import print_doctor
+
+    raise typer.Exit(print_doctor(console))
+
+
+@app.command()
+def clean(
+    include_running: Annotated[bool, typer.Option(
+        help="Also tear down testbeds whose harness still runs.")] = False,
+) -> None:
+    """Remove what a crashed run left behind (only resources vpn-bench created)."""
+    from harness.testbed.local.cleanup import clean_all
+    from harness.testbed.local.system import require_local_testbed_support
+
+    require_local_testbed_support()
+    removed, skipped = clean_all(include_running=include_running)
+    for item in removed:
+        console.print(f"removed {item}")
+    for testbed_id in skipped:
+        console.print(f"kept testbed {testbed_id}: its harness is still running "
+                      "(--include-running to remove it anyway)")
+    if not removed and not skipped:
+        console.print("nothing to clean")
+
+
+def main() -> None:
+    """Console script: map expected errors to messages and exit codes."""
+    try:
+        # Without standalone mode typer returns the exit code (typer.Exit, and 130 for
+        # Ctrl-C) instead of exiting, and lets our own exceptions through.
+        code = app(standalone_mode=False)
+    except UsageError as error:
+        errors.print(f"error: {error}")
+        sys.exit(2)
+    except ConfigError as error:
+        errors.print(f"configuration error: {error}")
+        sys.exit(2)
+    except TestbedError as error:
+        errors.print(f"testbed error: {error}")
+        sys.exit(1)
+    except typer.Abort:
+        errors.print("aborted")
+        sys.exit(130)
+    except Interrupted as stop:
+        errors.print(f"stopped ({stop}); everything this run created was removed")
+        sys.exit(128 + stop.signum)
+    except typer.TyperException as error:  # usage errors of the parser itself
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        sys.exit(int(getattr(error, "exit_code", 2)))
+    if code == 130:
+        errors.print("interrupted; everything this run created was removed")
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,79 @@
+"""`vpn-bench list` and `vpn-bench doctor`: what can run here, and why not."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+from rich.console import Console
+from rich.table import Table
+
+from harness import probes
+from harness.cli.run_command import PROFILES, availability, known_vpns
+from harness.metadata import _first_line
+from harness.vpns.registry import create_adapter
+from harness.workloads.registry import DEFAULT_TESTS, WORKLOADS
+
+TOOLS = {
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "ethtool": "ethtool",
+    "ping": "iputils-ping",
+    "iperf3": "iperf3",
+    "ss": "iproute2",
+}
+
+
+def print_list(console: Console) -> None:
+    settings = known_vpns()
+    reasons = availability(settings)
+    table = Table(title="VPNs")
+    for column in ("name", "display name", "runnable here", "why not"):
+        table.add_column(column)
+    for name, vpn in settings.items():
+        reason = reasons[name]
+        table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
+    console.print(table)
+    console.print("tests: " + ", ".join(test.value for test in DEFAULT_TESTS))
+    console.print("profiles: " + ", ".join(PROFILES))
+
+
+def _version_line(binary: str) -> str:
+    for flag in ("--version", "-V", "-version", "version"):
+        line = _first_line([binary, flag])
+        if line and "usage" not in line.lower() and "invalid" not in line.lower():
+            return line
+    return "(no version output)"
+
+
+def print_doctor(console: Console) -> int:
+    """Returns 0 when the local testbed can run, 1 otherwise."""
+    problems = 0
+    root = os.geteuid() == 0
+    console.print(f"root: {'yes' if root else 'NO (the local testbed needs root)'}")
+    problems += not root
+    for tool, package in TOOLS.items():
+        path = shutil.which(tool)
+        console.print(f"{tool}: {path or f'MISSING (Debian {package})'}")
+        problems += path is None
+    if root:
+        netns_ok = probes._try_in_scratch_netns(["ip", "link", "set", "lo", "up"])
+        console.print(f"network namespaces: {'yes' if netns_ok else 'NO'}")
+        problems += not netns_ok
+        console.print(f"kernel sch_netem: {'yes' if probes.kernel_has_netem() else 'no'}")
+        console.print(f"kernel wireguard: {'yes' if probes.kernel_has_wireguard() else 'no'}")
+    else:
+        console.print("kernel features: unknown (probing needs root)")
+    table = Table(title="VPN binaries")
+    for column in ("vpn", "binary", "path", "version / how to install"):
+        table.add_column(column)
+    for name, vpn in known_vpns().items():
+        adapter = create_adapter(vpn)
+        for requirement in adapter.requirements:
+            path = shutil.which(requirement.binary)
+            detail = _version_line(requirement.binary) if path else requirement.how_to_install()
+            table.add_row(name, requirement.binary, path or "missing", detail)
+    console.print(table)
+    console.print("workloads need: " + ", ".join(
+        sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))
+    return 1 if problems else 0

@@ -1,0 +1,1 @@
+"""The Host interface every testbed backend implements, and its implementations."""

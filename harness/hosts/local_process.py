@@ -1,0 +1,121 @@
+"""Supervised child processes of the harness, on this machine."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from harness.hosts.base import CommandResult, Process
+
+
+def _kill_group(pid: int, signum: int) -> None:
+    """Signal the process group we created for ``pid`` (start_new_session)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signum)
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    input_text: str | None = None,
+    env: Mapping[str, str] | None = None,
+    display_argv: Sequence[str] | None = None,
+) -> CommandResult:
+    """Run ``argv`` in its own process group; on timeout the whole group is killed."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        list(argv),
+        stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(env) if env is not None else None,
+        start_new_session=True,
+    )
+    timed_out = False
+    try:
+        stdout, stderr = process.communicate(input_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        _kill_group(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+    except BaseException:
+        _kill_group(process.pid, signal.SIGKILL)
+        process.wait()
+        raise
+    return CommandResult(
+        argv=tuple(display_argv if display_argv is not None else argv),
+        returncode=process.returncode,
+        stdout=stdout,
+        stderr=stderr,
+        duration_s=time.monotonic() - started,
+        timed_out=timed_out,
+    )
+
+
+class LocalProcess(Process):
+    """A daemon started with Popen; output goes to ``log_path``."""
+
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.argv = tuple(argv)
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("ab") as log:
+            self._popen = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(env) if env is not None else None,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        return self._popen.pid
+
+    def is_running(self) -> bool:
+        return self._popen.poll() is None
+
+    def returncode(self) -> int | None:
+        return self._popen.poll()
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self._popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def signal(self, signum: int) -> None:
+        if self.is_running():
+            self._popen.send_signal(signum)
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        if self._popen.poll() is None:
+            _kill_group(self.pid, signal.SIGTERM)
+            if self.wait(timeout) is None:
+                _kill_group(self.pid, signal.SIGKILL)
+                self.wait(timeout)
+        return self._popen.poll()
+
+    def output(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output().splitlines()[-lines:])

@@ -1,0 +1,1 @@
+"""Pure parsers of tool output (iperf3 JSON, iputils ping, ethtool)."""

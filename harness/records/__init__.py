@@ -1,0 +1,1 @@
+"""Typed, versioned result records and their on-disk store."""

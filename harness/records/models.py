@@ -1,0 +1,189 @@
+"""Result records: one JSON document per (run, VPN, profile, test, link, repetition).
+
+The models are the contract between the harness and the analysis. Every change that
+alters the meaning or shape of a field bumps ``SCHEMA_VERSION``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class Status(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+
+
+class TestKind(StrEnum):
+    TCP = "tcp"
+    PARALLEL_TCP = "parallel_tcp"
+    UDP = "udp"
+    PING = "ping"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TcpInterval(Strict):
+    """One iperf3 reporting interval of the forward sender stream(s)."""
+
+    start_s: float
+    end_s: float
+    bits_per_second: float
+    retransmits: int | None = None
+    snd_cwnd_bytes: int | None = None
+    rtt_us: int | None = None
+
+
+class TcpMetrics(Strict):
+    """Figures from one iperf3 TCP test (``--bidir``: forward and reverse halves)."""
+
+    kind: Literal["tcp"] = "tcp"
+    duration_s: float
+    sender_bps: float
+    receiver_bps: float
+    reverse_sender_bps: float | None = None
+    reverse_receiver_bps: float | None = None
+    retransmits: int | None = None
+    reverse_retransmits: int | None = None
+    bytes_sent: int
+    bytes_received: int
+    mss_bytes: int | None = None
+    max_snd_cwnd_bytes: int | None = None
+    max_snd_wnd_bytes: int | None = None
+    mean_rtt_us: int | None = None
+    congestion_control: str | None = None
+    streams: int = 1
+    intervals: list[TcpInterval] = Field(default_factory=list)
+
+
+class UdpMetrics(Strict):
+    """Figures from one iperf3 UDP test; loss and jitter are measured by the receiver."""
+
+    kind: Literal["udp"] = "udp"
+    duration_s: float
+    blksize_bytes: int
+    sender_bps: float
+    receiver_bps: float
+    jitter_ms: float
+    lost_packets: int
+    packets: int
+    lost_pct: float
+    reverse_sender_bps: float | None = None
+    reverse_receiver_bps: float | None = None
+    reverse_jitter_ms: float | None = None
+    reverse_lost_pct: float | None = None
+    host_cpu_pct: float | None = None
+    remote_cpu_pct: float | None = None
+
+
+class PingMetrics(Strict):
+    """iputils ping summary plus every reply's RTT (``None`` for a lost sequence number)."""
+
+    kind: Literal["ping"] = "ping"
+    transmitted: int
+    received: int
+    loss_pct: float
+    rtt_min_ms: float | None = None
+    rtt_avg_ms: float | None = None
+    rtt_max_ms: float | None = None
+    rtt_mdev_ms: float | None = None
+    interval_s: float
+    samples_ms: list[float | None] = Field(default_factory=list)
+
+
+Metrics = Annotated[TcpMetrics | UdpMetrics | PingMetrics, Field(discriminator="kind")]
+
+
+class ResultRecord(Strict):
+    """The outcome of one test on one directed link (source runs the client)."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    run_id: str
+    vpn: str
+    profile: str
+    test: TestKind
+    source: str
+    target: str
+    repetition: int = 0
+    started_at: datetime
+    ended_at: datetime
+    status: Status
+    error: str | None = None
+    attempts: int = 1
+    metrics: Metrics | None = None
+    command: list[str] = Field(default_factory=list)
+    raw_output: str | None = Field(
+        default=None, description="Path of the raw tool output, relative to the record file."
+    )
+    log_tails: dict[str, str] = Field(
+        default_factory=dict, description="Last lines of daemon/server logs, on failure."
+    )
+    group: str | None = Field(
+        default=None, description="Shared by the records of links measured concurrently."
+    )
+    concurrent_links: int = 1
+    tool_versions: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def link(self) -> str:
+        return f"{self.source}->{self.target}"
+
+
+class SessionRecord(Strict):
+    """One VPN brought up on the testbed: overlay addresses and how long readiness took."""
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    run_id: str
+    vpn: str
+    profile: str
+    repetition: int = 0
+    started_at: datetime
+    ended_at: datetime
+    status: Status
+    error: str | None = None
+    overlay_addresses: dict[str, str] = Field(default_factory=dict)
+    ready_after_s: float | None = None
+    log_tails: dict[str, str] = Field(default_factory=dict)
+    vpn_version: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
+
+
+class PhaseTiming(Strict):
+    """Wall time attributed to one phase of the run."""
+
+    phase: str
+    vpn: str | None = None
+    profile: str | None = None
+    started_at: datetime
+    duration_s: float
+
+
+class RunManifest(BaseModel):
+    """Index of a run directory; rewritten atomically after every record."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = SCHEMA_VERSION
+    run_id: str
+    started_at: datetime
+    ended_at: datetime | None = None
+    command_line: list[str] = Field(default_factory=list)
+    backend: str = "local"
+    hosts: list[str] = Field(default_factory=list)
+    vpns: list[str] = Field(default_factory=list)
+    profiles: list[str] = Field(default_factory=list)
+    tests: list[str] = Field(default_factory=list)
+    records: list[str] = Field(default_factory=list)
+    sessions: list[str] = Field(default_factory=list)
+    phases: list[PhaseTiming] = Field(default_factory=list)
+    metadata: dict[str, object] = Field(default_factory=dict)
+    complete: bool = False

@@ -1,0 +1,1 @@
+"""Orchestration: plans, readiness, time accounting, and the run loop."""

@@ -1,0 +1,67 @@
+"""Live progress for long runs: a rich display on a terminal, plain lines otherwise."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from harness.records.models import SessionRecord, Status, TestKind
+from harness.runner.plan import Session
+from harness.workloads.base import Measurement
+
+
+def _describe(test: TestKind, measurement: Measurement) -> str:
+    metrics = measurement.metrics
+    if measurement.status is not Status.OK or metrics is None:
+        return f"{measurement.status.value}: {measurement.error}"
+    if metrics.kind == "tcp":
+        return f"{metrics.sender_bps / 1e6:.0f} Mbit/s"
+    if metrics.kind == "udp":
+        return f"{metrics.receiver_bps / 1e6:.0f} Mbit/s received, {metrics.lost_pct:.1f}% lost"
+    return f"rtt avg {metrics.rtt_avg_ms} ms, {metrics.loss_pct:g}% lost"
+
+
+class ProgressReporter:
+    def __init__(self, total_measurements: int, live: bool | None = None) -> None:
+        self.console = Console(stderr=True)
+        self.live = self.console.is_terminal if live is None else live
+        self._progress = Progress(
+            TextColumn("{task.description}"), BarColumn(),
+            TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+            console=self.console, disable=not self.live,
+        )
+        self._task = self._progress.add_task("vpn-bench", total=total_measurements)
+
+    def __enter__(self) -> ProgressReporter:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self._progress.__exit__(exc_type, exc, traceback)
+
+    def session_started(self, session: Session) -> None:
+        label = f"{session.vpn} / {session.profile} / rep {session.repetition}"
+        self._progress.update(self._task, description=label)
+        self.console.print(f"[bold]{label}[/bold]: bringing up")
+
+    def session_ready(self, record: SessionRecord) -> None:
+        if record.status is Status.OK:
+            self.console.print(f"  ready after {record.ready_after_s:.1f}s "
+                               f"{record.overlay_addresses}")
+        else:
+            self.console.print(f"  [red]not ready[/red]: {record.error}")
+
+    def measurement_done(self, test: TestKind, measurement: Measurement) -> None:
+        self._progress.advance(self._task)
+        self.console.print(f"  {test.value:<12} {measurement.link.label:<12} "
+                           f"{_describe(test, measurement)}")
+
+    def skipped(self, count: int) -> None:
+        self._progress.advance(self._task, count)

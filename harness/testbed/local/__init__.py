@@ -1,0 +1,1 @@
+"""The local backend: every host is a network namespace on this machine."""

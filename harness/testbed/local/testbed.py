@@ -1,0 +1,243 @@
+"""Build a testbed of network namespaces: N hosts joined by a bridge in its own namespace.
+
+    [lom: lan0 10.77.0.1] ---veth--- [p-lom \\                     ]
+    [yuki: lan0 10.77.0.2] --veth--- [p-yuki -- br0  (LAN netns) ]
+    [luna: lan0 10.77.0.3] --veth--- [p-luna /                     ]
+
+No namespace has a default route or any link to the outside.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from harness.hosts.base import Host
+from harness.hosts.namespace import NamespaceHost
+from harness.parsing.ethtool import RECORDED_OFFLOADS, SEGMENTATION_OFFLOADS, parse_features
+from harness.settings.addressing import nth_address
+from harness.settings.models import LanSettings
+from harness.testbed.base import Testbed, TestbedError
+from harness.testbed.local import registry
+from harness.testbed.local.cleanup import destroy_testbed
+from harness.testbed.local.names import (
+    BRIDGE,
+    MOUNT_DIR,
+    TestbedNames,
+    netns_path,
+    new_testbed_id,
+)
+from harness.testbed.local.system import (
+    in_netns,
+    require_local_testbed_support,
+    run_root,
+)
+
+Offloads = Literal["default", "on", "off"]
+
+
+@dataclass(frozen=True)
+class LocalTestbedSpec:
+    hosts: list[str]
+    lan: LanSettings
+    offloads: Offloads = "default"
+    lan_ready_timeout_s: float = 10.0
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while tearing down so a second Ctrl-C cannot leave debris."""
+    mask = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _ensure_private_mount_dir() -> None:
+    """Mount-namespace files must live on a private mount (as ``ip netns`` does for netns)."""
+    MOUNT_DIR.mkdir(parents=True, exist_ok=True)
+    mountinfo = Path("/proc/self/mountinfo").read_text()
+    if not any(line.split()[4] == str(MOUNT_DIR) for line in mountinfo.splitlines()):
+        run_root(["mount", "--bind", str(MOUNT_DIR), str(MOUNT_DIR)])
+    run_root(["mount", "--make-private", str(MOUNT_DIR)])
+
+
+class LocalTestbed(Testbed):
+    """Use as a context manager: built on entry, destroyed on exit (also on errors)."""
+
+    backend = "local"
+
+    def __init__(self, spec: LocalTestbedSpec) -> None:
+        self.spec = spec
+        self.names = TestbedNames(new_testbed_id())
+        self._hosts: list[NamespaceHost] = []
+        self._destroyed = False
+
+    # -- Testbed interface -------------------------------------------------------------
+    @property
+    def hosts(self) -> Sequence[Host]:
+        return self._hosts
+
+    @property
+    def lan_interface(self) -> str:
+        return self.spec.lan.interface
+
+    def lan_address(self, host: str) -> str:
+        return nth_address(self.spec.lan.subnet, self.spec.hosts.index(host) + 1)
+
+    @property
+    def lan_netns(self) -> str:
+        return self.names.lan_netns
+
+    def lan_port(self, host: str) -> str:
+        return self.names.lan_port(host)
+
+    def describe(self) -> dict[str, object]:
+        interfaces: dict[str, object] = {}
+        for host in self._hosts:
+            interfaces[host.name] = {
+                "interface": self.lan_interface,
+                "address": self.lan_address(host.name),
+                "mtu": self.spec.lan.mtu,
+                "offloads": {
+                    name: enabled
+                    for name, enabled in self.offloads(host.name).items()
+                    if name in RECORDED_OFFLOADS
+                },
+            }
+        return {
+            "backend": self.backend,
+            "testbed_id": self.names.testbed_id,
+            "lan_subnet": self.spec.lan.subnet,
+            "hosts": interfaces,
+        }
+
+    # -- building ----------------------------------------------------------------------
+    def __enter__(self) -> LocalTestbed:
+        require_local_testbed_support()
+        registry.register(self.names, self.spec.hosts)
+        try:
+            self._build()
+        except BaseException:
+            self.destroy()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.destroy()
+
+    def _build(self) -> None:
+        names = self.names
+        lan_ns = names.lan_netns
+        run_root(["ip", "netns", "add", lan_ns])
+        for argv in (
+            ["ip", "link", "set", "lo", "up"],
+            ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"],
+            ["sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"],
+            ["ip", "link", "add", BRIDGE, "type", "bridge", "stp_state", "0",
+             "forward_delay", "0"],
+            ["ip", "link", "set", BRIDGE, "mtu", str(self.spec.lan.mtu), "up"],
+        ):
+            run_root(in_netns(lan_ns, argv))
+        _ensure_private_mount_dir()
+        prefix = self.spec.lan.subnet.split("/")[1]
+        for host in self.spec.hosts:
+            self._build_host(host, prefix)
+        self.set_offloads(self.spec.offloads)
+        self._wait_for_lan()
+
+    def _build_host(self, host: str, prefix: str) -> None:
+        names = self.names
+        host_ns = names.netns(host)
+        port = names.lan_port(host)
+        run_root(["ip", "netns", "add", host_ns])
+        run_root([
+            "ip", "link", "add", self.lan_interface, "netns", host_ns,
+            "mtu", str(self.spec.lan.mtu), "type", "veth",
+            "peer", "name", port, "netns", names.lan_netns,
+        ])
+        run_root(in_netns(names.lan_netns, ["ip", "link", "set", port, "master", BRIDGE, "up"]))
+        for argv in (
+            ["ip", "link", "set", "lo", "up"],
+            ["ip", "addr", "add", f"{self.lan_address(host)}/{prefix}", "dev",
+             self.lan_interface],
+            ["ip", "link", "set", self.lan_interface, "up"],
+        ):
+            run_root(in_netns(host_ns, argv))
+        state = names.host_state_dir(host)
+        (state / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+        state.parent.chmod(0o700)
+        mount_file = names.mountns_file(host)
+        mount_file.touch()
+        run_root([
+            "nsenter", f"--net={netns_path(host_ns)}",
+            "unshare", f"--mount={mount_file}", "--propagation", "private", "--",
+            "sh", "-c",
+            f"mount --bind '{state / 'run'}' /run && umount -l /sys && "
+            "mount -t sysfs -o nosuid,nodev,noexec sysfs /sys",
+        ])
+        self._hosts.append(NamespaceHost(host, netns_path(host_ns), mount_file, state))
+
+    def _wait_for_lan(self) -> None:
+        """The bridge forwards at once (STP off), but confirm every host reaches the first."""
+        first = self._hosts[0]
+        deadline = time.monotonic() + self.spec.lan_ready_timeout_s
+        for host in self._hosts[1:]:
+            while True:
+                result = host.run(
+                    ["ping", "-c", "1", "-W", "1", "-q", self.lan_address(first.name)], timeout=3
+                )
+                if result.ok:
+                    break
+                if time.monotonic() > deadline:
+                    raise TestbedError(
+                        f"LAN not working: {host.name} cannot ping {first.name}: "
+                        f"{result.describe()}"
+                    )
+                time.sleep(0.1)
+
+    # -- offloads ----------------------------------------------------------------------
+    def offloads(self, host: str) -> dict[str, bool]:
+        result = self.host(host).run(["ethtool", "-k", self.lan_interface], timeout=10)
+        return parse_features(result.stdout) if result.ok else {}
+
+    def set_offloads(self, mode: Offloads) -> None:
+        """Switch segmentation offloads on the LAN veths (both ends); "default" leaves them."""
+        if mode == "default":
+            return
+        state = "on" if mode == "on" else "off"
+        flags = ["tso", state, "gso", state, "gro", state]
+        for host in self._hosts:
+            host.succeed(["ethtool", "-K", self.lan_interface, *flags], timeout=10)
+            run_root(in_netns(self.names.lan_netns,
+                              ["ethtool", "-K", self.names.lan_port(host.name), *flags]))
+
+    @staticmethod
+    def segmentation_offloads_on(features: dict[str, bool]) -> bool:
+        return any(features.get(name, False) for name in SEGMENTATION_OFFLOADS)
+
+    # -- teardown ----------------------------------------------------------------------
+    def destroy(self) -> None:
+        if self._destroyed:
+            return
+        with _signals_deferred():
+            for host in self._hosts:
+                with contextlib.suppress(Exception):
+                    host.stop_processes(timeout=3.0)
+            netns = [self.names.netns(host) for host in self.spec.hosts]
+            destroy_testbed(self.names.testbed_id, [*netns, self.names.lan_netns])
+            self._destroyed = True

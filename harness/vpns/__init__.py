@@ -1,0 +1,1 @@
+"""VPN adapters: one module per VPN, all behind the interface in ``base``."""

@@ -1,0 +1,139 @@
+"""What every VPN adapter does: make keys, render native config, run the daemons in the
+foreground under supervision, and say each host's overlay address.
+
+Adapters talk only to :class:`~harness.hosts.base.Host`, so they serve every backend.
+"""
+
+from __future__ import annotations
+
+import shutil
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import ClassVar
+
+from harness.hosts.base import Host, Process
+from harness.settings.models import VpnSettings
+from harness.testbed.base import Testbed
+
+
+@dataclass(frozen=True)
+class BinaryRequirement:
+    """A program an adapter needs, and where a user gets it."""
+
+    binary: str
+    nix: str
+    debian: str | None = None
+    build_hint: str | None = None
+
+    def how_to_install(self) -> str:
+        sources = [f"Nix package {self.nix}"]
+        if self.debian:
+            sources.insert(0, f"Debian package {self.debian}")
+        if self.build_hint:
+            sources.append(self.build_hint)
+        return f"binary {self.binary} ({'; '.join(sources)})"
+
+
+class VpnError(RuntimeError):
+    """The VPN could not be brought up; the message says where and why."""
+
+
+@dataclass
+class VpnContext:
+    """One bring-up of one VPN on one testbed."""
+
+    testbed: Testbed
+    settings: VpnSettings
+    processes: list[tuple[Host, Process]] = field(default_factory=list)
+
+    @property
+    def hosts(self) -> list[str]:
+        return self.testbed.host_names
+
+    def host(self, name: str) -> Host:
+        return self.testbed.host(name)
+
+    def workdir(self, host: Host) -> PurePosixPath:
+        """Per-VPN directory on ``host`` for keys, configs and state (0700)."""
+        return host.state_dir / "vpn" / self.settings.name
+
+    def start(self, host: Host, argv: Sequence[str], name: str,
+              env: dict[str, str] | None = None) -> Process:
+        process = host.start(argv, name=f"{self.settings.name}-{name}", env=env)
+        self.processes.append((host, process))
+        return process
+
+
+class VpnAdapter(ABC):
+    """Base class of the adapters; subclasses set ``name`` and ``requirements``."""
+
+    name: ClassVar[str]
+    requirements: ClassVar[tuple[BinaryRequirement, ...]] = ()
+    #: argv that prints the version (first requirement's binary by default).
+    version_argv: ClassVar[tuple[str, ...]] = ()
+    #: Seconds the runner waits for every host to reach every other host.
+    ready_timeout_s: ClassVar[float] = 60.0
+
+    def __init__(self, settings: VpnSettings) -> None:
+        self.settings = settings
+
+    # -- availability ------------------------------------------------------------------
+    def missing_requirements(self) -> list[BinaryRequirement]:
+        """Requirements whose binary is not on this machine's PATH."""
+        return [req for req in self.requirements if shutil.which(req.binary) is None]
+
+    def unavailable_reason(self) -> str | None:
+        missing = self.missing_requirements()
+        if not missing:
+            return None
+        return "not installed (" + "; ".join(req.how_to_install() for req in missing) + ")"
+
+    def version(self, host: Host) -> str | None:
+        if not self.version_argv:
+            return None
+        result = host.run(list(self.version_argv), timeout=10)
+        text = (result.stdout or result.stderr).strip()
+        return text.splitlines()[0] if text else None
+
+    # -- lifecycle ---------------------------------------------------------------------
+    @abstractmethod
+    def deploy(self, ctx: VpnContext) -> None:
+        """Generate keys and config, start the daemons. Returns once they are started."""
+
+    @abstractmethod
+    def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
+        """Host name -> address the benchmarks target over the overlay."""
+
+    def teardown(self, ctx: VpnContext) -> None:
+        """Stop the daemons (newest first) and remove what they left on the hosts."""
+        for _host, process in reversed(ctx.processes):
+            process.stop(timeout=5.0)
+        ctx.processes.clear()
+
+    def details(self) -> dict[str, str]:
+        """Facts about this bring-up worth recording (e.g. which data plane was used)."""
+        return {}
+
+    def dead_daemons(self, ctx: VpnContext) -> list[str]:
+        """Names of supervised daemons that exited, with their status."""
+        return [
+            f"{host.name}/{process.name} exited with {process.returncode()}"
+            for host, process in ctx.processes
+            if not process.is_running()
+        ]
+
+    def log_tails(self, ctx: VpnContext, lines: int = 30) -> dict[str, str]:
+        return {f"{host.name}/{process.name}": process.log_tail(lines)
+                for host, process in ctx.processes}
+
+
+def interface_exists(host: Host, interface: str) -> bool:
+    return host.run(["ip", "link", "show", "dev", interface], timeout=5).ok
+
+
+def require_binary(requirement: BinaryRequirement) -> None:
+    """Raise a VpnError naming the package when a binary needed now is missing."""
+    if shutil.which(requirement.binary) is None:
+        raise VpnError("not installed: " + requirement.how_to_install())

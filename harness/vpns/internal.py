@@ -1,0 +1,16 @@
+"""The reference: no VPN, the benchmarks target the hosts' LAN addresses."""
+
+from __future__ import annotations
+
+from harness.vpns.base import VpnAdapter, VpnContext
+
+
+class InternalAdapter(VpnAdapter):
+    name = "internal"
+    ready_timeout_s = 10.0
+
+    def deploy(self, ctx: VpnContext) -> None:
+        """Nothing to start: the LAN is the path under test."""
+
+    def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
+        return {host: ctx.testbed.lan_address(host) for host in ctx.hosts}

@@ -1,0 +1,115 @@
+"""WireGuard full mesh: the kernel module when this kernel has it, else wireguard-go.
+
+Which data plane is used is detected per run by trying to create a wireguard link.
+"""
+
+from __future__ import annotations
+
+import shutil
+from functools import partial
+
+from harness.hosts.base import Host
+from harness.probes import kernel_has_wireguard
+from harness.settings.addressing import prefix_length, static_overlay_address
+from harness.vpns.base import (
+    BinaryRequirement,
+    VpnAdapter,
+    VpnContext,
+    interface_exists,
+    require_binary,
+)
+from harness.waiting import wait_until
+
+WG = BinaryRequirement("wg", nix="wireguard-tools", debian="wireguard-tools")
+WIREGUARD_GO = BinaryRequirement("wireguard-go", nix="wireguard-go", debian="wireguard-go")
+
+
+def kernel_wireguard_available(host: Host) -> bool:
+    """Try to create a wireguard link (module autoload included); never guess."""
+    probe = "vpbwgprobe0"
+    created = host.run(["ip", "link", "add", probe, "type", "wireguard"], timeout=10).ok
+    if created:
+        host.run(["ip", "link", "del", probe], timeout=10)
+    return created
+
+
+def render_config(private_key: str, listen_port: int, peers: list[tuple[str, str, str]]) -> str:
+    """wg(8) config; ``peers`` are (public key, overlay address, endpoint)."""
+    lines = ["[Interface]", f"PrivateKey = {private_key}", f"ListenPort = {listen_port}"]
+    for public_key, address, endpoint in peers:
+        allowed = f"{address}/{128 if ':' in address else 32}"
+        lines += ["", "[Peer]", f"PublicKey = {public_key}", f"AllowedIPs = {allowed}",
+                  f"Endpoint = {endpoint}"]
+    return "\n".join(lines) + "\n"
+
+
+class WireGuardAdapter(VpnAdapter):
+    name = "wireguard"
+    requirements = (WG,)
+    version_argv = ("wg", "--version")
+
+    #: "kernel" or "wireguard-go", decided at deploy time by trying the kernel module.
+    data_plane: str | None = None
+
+    def unavailable_reason(self) -> str | None:
+        """wireguard-go is only needed where the kernel lacks WireGuard."""
+        reason = super().unavailable_reason()
+        if reason or shutil.which(WIREGUARD_GO.binary) or kernel_has_wireguard():
+            return reason
+        return ("no wireguard kernel module and not installed: "
+                + WIREGUARD_GO.how_to_install())
+
+    def details(self) -> dict[str, str]:
+        return {"data_plane": self.data_plane} if self.data_plane else {}
+
+    def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
+        return {host: static_overlay_address(self.settings, ctx.hosts, host)
+                for host in ctx.hosts}
+
+    def deploy(self, ctx: VpnContext) -> None:
+        interface = self.settings.interface or "wg0"
+        port = self.settings.port()
+        addresses = self.overlay_addresses(ctx)
+        keys: dict[str, tuple[str, str]] = {}
+        for name in ctx.hosts:
+            host = ctx.host(name)
+            private = host.succeed(["wg", "genkey"]).strip()
+            public = host.succeed(["wg", "pubkey"], input_text=private + "\n").strip()
+            keys[name] = (private, public)
+
+        use_kernel = kernel_wireguard_available(ctx.host(ctx.hosts[0]))
+        self.data_plane = "kernel" if use_kernel else "wireguard-go"
+        if not use_kernel:
+            require_binary(WIREGUARD_GO)
+
+        for name in ctx.hosts:
+            host = ctx.host(name)
+            workdir = ctx.workdir(host)
+            peers = [
+                (keys[peer][1], addresses[peer],
+                 f"{ctx.testbed.lan_address(peer)}:{port}")
+                for peer in ctx.hosts if peer != name
+            ]
+            config_path = workdir / f"{interface}.conf"
+            host.write_file(config_path, render_config(keys[name][0], port, peers))
+            if use_kernel:
+                host.succeed(["ip", "link", "add", interface, "type", "wireguard"])
+            else:
+                ctx.start(host, ["wireguard-go", "-f", interface], name="wireguard-go",
+                          env={"WG_PROCESS_FOREGROUND": "1"})
+                wait_until(partial(interface_exists, host, interface), timeout_s=10,
+                           what=f"{interface} on {host.name}",
+                           abort=lambda: self.dead_daemons(ctx))
+            host.succeed(["wg", "setconf", interface, str(config_path)])
+            host.succeed(["ip", "address", "add",
+                          f"{addresses[name]}/{prefix_length(self.settings)}",
+                          "dev", interface])
+            host.succeed(["ip", "link", "set", interface, "mtu",
+                          str(self.settings.mtu or 1420), "up"])
+
+    def teardown(self, ctx: VpnContext) -> None:
+        interface = self.settings.interface or "wg0"
+        if self.data_plane == "kernel":
+            for name in ctx.hosts:
+                ctx.host(name).run(["ip", "link", "del", interface], timeout=10)
+        super().teardown(ctx)

@@ -1,0 +1,1 @@
+"""Workloads: the measurements run over a VPN, one module per test kind."""

@@ -1,0 +1,63 @@
+"""Shared fixtures: paths, the root/namespace gate, and a leftover check after the session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def _namespaces_work() -> bool:
+    if os.geteuid() != 0:
+        return False
+    name = f"vpbtestprobe{os.getpid()}"
+    created = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
+    if created:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
+    return created
+
+
+NAMESPACES_WORK = _namespaces_work()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip = pytest.mark.skip(reason="needs root and network namespaces")
+    for item in items:
+        if "root" in item.keywords and not NAMESPACES_WORK:
+            item.add_marker(skip)
+
+
+def our_netns() -> list[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return [line.split()[0] for line in listed.splitlines()
+            if line.strip() and line.startswith("vpb-")]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_leftovers_after_session() -> Iterator[None]:
+    """Fail the session if any test left a vpn-bench namespace or state behind."""
+    yield
+    if NAMESPACES_WORK:
+        leftovers = our_netns()
+        state = list(Path("/tmp/vpn-bench").glob("*")) if Path("/tmp/vpn-bench").exists() else []
+        assert not leftovers and not state, f"tests left behind {leftovers} {state}"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    path = SHARED / "data" / "legacy-vpn-bench" / "18.12.2025"
+    if not path.is_dir():
+        pytest.skip(f"shared legacy data not found at {path}")
+    return path

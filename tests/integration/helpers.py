@@ -1,0 +1,43 @@
+"""Small helpers for integration tests that run the real harness."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from harness.records.models import ResultRecord, SessionRecord, TestKind
+from harness.records.store import RunStore
+from harness.runner.plan import RunPlan
+from harness.runner.run import RunOptions, run_plan
+from harness.settings.loader import load_testbed, load_vpns
+from harness.testbed.base import Testbed
+from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
+from harness.workloads.base import WorkloadSettings
+
+SHORT = WorkloadSettings(duration_s=1.0, ping_count=5, ping_interval_s=0.2)
+
+
+def short_plan(vpns: list[str], tests: list[TestKind] | None = None) -> RunPlan:
+    return RunPlan(hosts=load_testbed().hosts, vpns=vpns, profiles=["baseline"],
+                   tests=tests or list(TestKind), workload=SHORT)
+
+
+def local_factory() -> LocalTestbed:
+    settings = load_testbed()
+    return LocalTestbed(LocalTestbedSpec(hosts=settings.hosts, lan=settings.lan))
+
+
+def run_short(
+    out_dir: Path, vpns: list[str], tests: list[TestKind] | None = None,
+    ready_timeout_s: float | None = None,
+) -> tuple[list[ResultRecord], list[SessionRecord], Path]:
+    def factory() -> contextlib.AbstractContextManager[Testbed]:
+        return local_factory()
+
+    run_dir = run_plan(short_plan(vpns, tests), load_vpns(), factory,
+                       RunOptions(out_dir=out_dir, live_progress=False,
+                                  ready_timeout_s=ready_timeout_s))
+    store = RunStore.open_existing(run_dir)
+    sessions = [SessionRecord.model_validate_json((run_dir / rel).read_text())
+                for rel in store.manifest.sessions]
+    return store.load_records(), sessions, run_dir

@@ -1,0 +1,92 @@
+"""A run killed hard leaves debris that `vpn-bench clean` removes; SIGTERM/SIGINT clean up."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import our_netns
+
+pytestmark = pytest.mark.root
+
+
+def _start_run(out: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--vpn", "internal", "--test", "tcp",
+         "--duration", "30", "--out", str(out), "--no-progress"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+
+
+def _wait_for_iperf_in_testbed(deadline_s: float = 30) -> list[int]:
+    """PIDs of processes inside our namespaces, once an iperf3 test is running."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        pids: list[int] = []
+        for netns in our_netns():
+            listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
+                                    text=True).stdout.split()
+            pids.extend(int(pid) for pid in listed)
+        commands = [Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids
+                    if Path(f"/proc/{pid}/comm").exists()]
+        if commands.count("iperf3") >= 2:
+            return pids
+        time.sleep(0.2)
+    raise AssertionError("the run never reached an iperf3 test")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_clean_removes_what_a_killed_run_left(tmp_path: Path) -> None:
+    run = _start_run(tmp_path)
+    try:
+        pids = _wait_for_iperf_in_testbed()
+        run.kill()
+        run.wait(timeout=10)
+        assert our_netns(), "a SIGKILLed harness cannot clean up; debris expected"
+        assert any(_alive(pid) for pid in pids)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    cleaned = subprocess.run([sys.executable, "-m", "harness", "clean"], capture_output=True,
+                             text=True, timeout=60)
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "removed namespace" in cleaned.stdout
+    assert our_netns() == []
+    assert not any(_alive(pid) for pid in pids)
+    assert not Path("/run/vpn-bench").exists() and not Path("/tmp/vpn-bench").exists()
+    again = subprocess.run([sys.executable, "-m", "harness", "clean"], capture_output=True,
+                           text=True, timeout=60)
+    assert "nothing to clean" in again.stdout
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_mid_run_tears_everything_down(tmp_path: Path, signum: int,
+                                              exit_code: int) -> None:
+    run = _start_run(tmp_path)
+    try:
+        pids = _wait_for_iperf_in_testbed()
+        run.send_signal(signum)
+        output, _ = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == exit_code, output
+    assert our_netns() == []
+    assert not any(_alive(pid) for pid in pids)
+    assert not Path("/tmp/vpn-bench").exists()
+    manifests = list(tmp_path.glob("*/manifest.json"))
+    assert len(manifests) == 1 and '"complete": false' in manifests[0].read_text()
