@@ -5,13 +5,19 @@ from __future__ import annotations
 from harness.settings.models import VpnSettings
 from harness.vpns.base import VpnAdapter
 from harness.vpns.internal import InternalAdapter
+from harness.vpns.nebula import NebulaAdapter
+from harness.vpns.tinc import TincAdapter
 from harness.vpns.wireguard import WireGuardAdapter
+from harness.vpns.yggdrasil import YggdrasilAdapter
 
 ADAPTERS: dict[str, type[VpnAdapter]] = {
     adapter.name: adapter
     for adapter in (
         InternalAdapter,
         WireGuardAdapter,
+        TincAdapter,
+        NebulaAdapter,
+        YggdrasilAdapter,
     )
 }
 
