@@ -3,13 +3,17 @@ SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+LINKEMU_DIR := harness/impairment/linkemu
+LINKEMU := $(BIN)/vpb-linkemu
+LINKEMU_SOURCES := $(shell find $(LINKEMU_DIR) -name '*.go' -o -name go.mod)
 RESULTS ?= results
 # A short bench: every VPN runnable here, a few seconds per test.
 BENCH_ARGS ?= --duration 5 --ping-count 25
 
 .PHONY: setup bench test lint unit clean-testbeds
 
-setup: $(STAMP)
+setup: $(STAMP) $(LINKEMU)
 
 $(STAMP): pyproject.toml .ci/apt-packages scripts/install-system-packages.sh
 	scripts/install-system-packages.sh .ci/apt-packages
@@ -18,17 +22,23 @@ $(STAMP): pyproject.toml .ci/apt-packages scripts/install-system-packages.sh
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The userspace impairment switch (used where the kernel has no sch_netem).
+$(LINKEMU): $(LINKEMU_SOURCES) | $(STAMP)
+	cd $(LINKEMU_DIR) && $(GO) build -trimpath -o $(abspath $(LINKEMU)) ./cmd/vpb-linkemu
+
 bench: setup
 	$(BIN)/vpn-bench run --out $(RESULTS) $(BENCH_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	cd $(LINKEMU_DIR) && $(GO) vet ./...
 
 unit: setup
 	$(BIN)/pytest -q -m "not root"
 
 test: lint
+	cd $(LINKEMU_DIR) && $(GO) test -count=1 ./...
 	$(BIN)/pytest -q
 
 clean-testbeds: setup

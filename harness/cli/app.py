@@ -19,8 +19,8 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Reproducible benchmarks of VPNs and mesh overlays on a namespace testbed.",
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 VpnOption = Annotated[list[str], typer.Option(
     "--vpn", help="VPN(s), comma list or repeated; 'all'. Default: every VPN runnable here.")]
@@ -35,12 +35,23 @@ def run(
     vpn: VpnOption = [],  # noqa: B006 - typer reads list defaults, never mutated
     test: TestOption = [],  # noqa: B006
     profile: ProfileOption = [],  # noqa: B006
-    duration: Annotated[float, typer.Option(help="Seconds per iperf3 test.")] = 30.0,
-    ping_count: Annotated[int, typer.Option(help="Echo requests per ping test.")] = 100,
-    ping_interval: Annotated[float, typer.Option(help="Seconds between echo requests.")] = 0.2,
-    hosts: Annotated[int, typer.Option(help="Number of hosts (lom, yuki, luna, h4...).")] = 3,
+    duration: Annotated[float | None, typer.Option(
+        help="Seconds per iperf3 test [default: 30].")] = None,
+    ping_count: Annotated[int | None, typer.Option(
+        help="Echo requests per ping test [default: 100].")] = None,
+    ping_interval: Annotated[float | None, typer.Option(
+        help="Seconds between echo requests [default: 0.2].")] = None,
+    hosts: Annotated[int | None, typer.Option(
+        help="Number of hosts: lom, yuki, luna, h4... [default: 3].")] = None,
+    repeat: Annotated[int | None, typer.Option(
+        help="Repetitions of the whole plan; VPN order alternates [default: 1].")] = None,
+    plan: Annotated[Path | None, typer.Option(
+        help="TOML plan file (per-VPN tests/profiles, per-profile overrides, timeouts).")] = None,
     out: Annotated[Path, typer.Option(help="Directory for run directories.")] = Path("results"),
-    repeat: Annotated[int, typer.Option(help="Repetitions of the whole plan.")] = 1,
+    resume: Annotated[Path | None, typer.Option(
+        help="Finish an interrupted run: measure only cells without an ok record.")] = None,
+    force: Annotated[bool, typer.Option(
+        help="With --resume: measure every cell again.")] = False,
     offloads: Annotated[str, typer.Option(
         help="LAN segmentation offloads: default, on, off.")] = "default",
     ready_timeout: Annotated[float | None, typer.Option(
@@ -54,11 +65,14 @@ def run(
     """Bring up each VPN on a fresh testbed and measure it; records go to OUT/<run-id>/."""
     from harness.cli.run_command import RunRequest, execute
 
+    if force and resume is None:
+        raise UsageError("--force only applies together with --resume RUN_DIR")
     request = RunRequest(
         vpns=vpn, tests=test, profiles=profile, duration_s=duration, ping_count=ping_count,
         ping_interval_s=ping_interval, hosts=hosts, out_dir=out, repetitions=repeat,
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
+        plan_file=plan, resume=resume, force=force,
     )
     raise typer.Exit(execute(request, console))
 

@@ -1,10 +1,14 @@
-"""`vpn-bench run`: validate the request, build the plan, run it on the local testbed."""
+"""`vpn-bench run`: validate the request, build the plan, run it on the local testbed.
+
+Precedence: command-line flags, then the plan file (``--plan``), then built-in defaults.
+"""
 
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from rich.console import Console
 
@@ -12,8 +16,9 @@ from harness.cli.selection import parse_names
 from harness.errors import UsageError
 from harness.records.models import Status, TestKind
 from harness.records.store import RunStore
-from harness.runner.plan import RunPlan
-from harness.runner.run import RunOptions, run_plan
+from harness.runner.plan import REFERENCE_VPN, RunPlan, TestPolicy
+from harness.runner.planfile import PlanFile, load_plan_file
+from harness.runner.run import ResumeError, RunOptions, open_for_resume, run_plan
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
@@ -26,31 +31,35 @@ from harness.workloads.registry import DEFAULT_TESTS
 
 PROFILES = ("baseline",)
 OFFLOAD_MODES = ("default", "on", "off")
+TEST_NAMES = [test.value for test in DEFAULT_TESTS]
 
 
 @dataclass
 class RunRequest:
-    vpns: list[str]
-    tests: list[str]
-    profiles: list[str]
-    duration_s: float
-    ping_count: int
-    ping_interval_s: float
-    hosts: int
-    out_dir: Path
-    repetitions: int
-    offloads: str
-    ready_timeout_s: float | None
-    live_progress: bool | None
-    dry_run: bool
+    vpns: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)
+    profiles: list[str] = field(default_factory=list)
+    duration_s: float | None = None
+    ping_count: int | None = None
+    ping_interval_s: float | None = None
+    hosts: int | None = None
+    out_dir: Path = Path("results")
+    repetitions: int | None = None
+    offloads: str = "default"
+    ready_timeout_s: float | None = None
+    live_progress: bool | None = None
+    dry_run: bool = False
     strict: bool = False
+    plan_file: Path | None = None
+    resume: Path | None = None
+    force: bool = False
 
 
 def known_vpns() -> dict[str, VpnSettings]:
-    """VPNs with both settings in vpn-configs and an adapter, in vpn-configs order."""
+    """VPNs with both settings in vpn-configs and an adapter; internal first."""
     settings = load_vpns()
-    order = ["internal", *sorted(name for name in settings if name != "internal")]
-    return {name: settings[name] for name in order if name in ADAPTERS}
+    order = [REFERENCE_VPN, *sorted(name for name in settings if name != REFERENCE_VPN)]
+    return {name: settings[name] for name in order if name in ADAPTERS and name in settings}
 
 
 def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
@@ -58,87 +67,154 @@ def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
     return {name: create_adapter(vpn).unavailable_reason() for name, vpn in settings.items()}
 
 
-def _positive(value: float, flag: str) -> None:
-    if value <= 0:
+def _check_positive(value: float | None, flag: str) -> None:
+    if value is not None and value <= 0:
         raise UsageError(f"{flag} must be positive, got {value:g}")
 
 
-def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], list[str]]:
-    """The plan, the settings it needs, and notes on VPNs left out because they can't run."""
-    vpn_settings = known_vpns()
-    reasons = availability(vpn_settings)
-    runnable = [name for name, reason in reasons.items() if reason is None]
-    vpns = parse_names(request.vpns, list(vpn_settings), "VPN", default=runnable)
-    unavailable = [f"{name}: {reasons[name]}" for name in vpns if reasons[name]]
-    if request.vpns and unavailable:
-        raise UsageError("cannot run here: " + "; ".join(unavailable))
-    notes = [f"skipping {name}: {reasons[name]}" for name in vpn_settings
-             if reasons[name] and not request.vpns]
-    tests = parse_names(request.tests, [test.value for test in DEFAULT_TESTS], "test",
-                        default=[test.value for test in DEFAULT_TESTS])
-    profiles = parse_names(request.profiles, list(PROFILES), "profile", default=["baseline"])
-    _positive(request.duration_s, "--duration")
-    _positive(request.ping_interval_s, "--ping-interval")
-    if request.ping_count < 1:
+T = TypeVar("T")
+
+
+def _first(*values: T | None, default: T) -> T:
+    for value in values:
+        if value is not None:
+            return value
+    return default
+
+
+def _tests(values: list[str], what: str = "test") -> list[TestKind]:
+    return [TestKind(name) for name in parse_names(values, TEST_NAMES, what, TEST_NAMES)]
+
+
+def _validate_request(request: RunRequest) -> None:
+    _check_positive(request.duration_s, "--duration")
+    _check_positive(request.ping_interval_s, "--ping-interval")
+    _check_positive(request.ready_timeout_s, "--ready-timeout")
+    if request.ping_count is not None and request.ping_count < 1:
         raise UsageError(f"--ping-count must be at least 1, got {request.ping_count}")
-    if not 2 <= request.hosts <= 200:
+    if request.hosts is not None and not 2 <= request.hosts <= 200:
         raise UsageError(f"--hosts must be between 2 and 200, got {request.hosts}")
-    if request.repetitions < 1:
+    if request.repetitions is not None and request.repetitions < 1:
         raise UsageError(f"--repeat must be at least 1, got {request.repetitions}")
     if request.offloads not in OFFLOAD_MODES:
         raise UsageError(f"unknown --offloads {request.offloads!r}; valid: "
                          + ", ".join(OFFLOAD_MODES))
-    if request.ready_timeout_s is not None:
-        _positive(request.ready_timeout_s, "--ready-timeout")
+
+
+def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], list[str]]:
+    """The plan, the settings it needs, and notes on VPNs left out because they can't run."""
+    _validate_request(request)
+    spec = load_plan_file(request.plan_file) if request.plan_file else PlanFile()
+    vpn_settings = known_vpns()
+    reasons = availability(vpn_settings)
+    runnable = [name for name, reason in reasons.items() if reason is None]
+    requested = request.vpns or spec.vpns or []
+    vpns = parse_names(requested, list(vpn_settings), "VPN", default=runnable)
+    if REFERENCE_VPN not in vpns:
+        vpns.insert(0, REFERENCE_VPN)
+    unavailable = [f"{name}: {reasons[name]}" for name in vpns if reasons[name]]
+    if requested and unavailable:
+        raise UsageError("cannot run here: " + "; ".join(unavailable))
+    notes = [f"skipping {name}: {reasons[name]}" for name in vpn_settings
+             if reasons[name] and not requested]
+
+    tests = _tests(request.tests or spec.tests or [])
+    profiles = parse_names(request.profiles or spec.profiles or [], list(PROFILES), "profile",
+                           default=["baseline"])
+    for name, section in spec.vpn.items():
+        if name not in vpns:
+            raise UsageError(f"plan file has [vpn.{name}] but {name!r} is not in the plan's "
+                             f"VPNs ({', '.join(vpns)})")
+        if section.profiles:
+            parse_names(section.profiles, list(PROFILES), f"profile in [vpn.{name}]", [])
+    for name in spec.profile:
+        parse_names([name], list(PROFILES), "profile section", [])
+    for name in spec.test:
+        parse_names([name], TEST_NAMES, "test section", [])
+
     testbed = load_testbed()
+    workload = WorkloadSettings(
+        duration_s=_first(request.duration_s, spec.duration, default=30.0),
+        ping_count=_first(request.ping_count, spec.ping_count, default=100),
+        ping_interval_s=_first(request.ping_interval_s, spec.ping_interval, default=0.2),
+    )
     plan = RunPlan(
-        hosts=host_names(testbed.hosts, request.hosts),
+        hosts=host_names(testbed.hosts, _first(request.hosts, spec.hosts, default=3)),
         vpns=vpns,
         profiles=profiles,
-        tests=[TestKind(test) for test in tests],
-        workload=WorkloadSettings(duration_s=request.duration_s, ping_count=request.ping_count,
-                                  ping_interval_s=request.ping_interval_s),
-        repetitions=request.repetitions,
+        tests=tests,
+        workload=workload,
+        repetitions=_first(request.repetitions, spec.repetitions, default=1),
+        vpn_tests={name: _tests(section.tests, f"test in [vpn.{name}]")
+                   for name, section in spec.vpn.items() if section.tests},
+        vpn_profiles={name: parse_names(section.profiles, list(PROFILES), "profile", [])
+                      for name, section in spec.vpn.items() if section.profiles},
+        profile_tests={name: _tests(section.tests, f"test in [profile.{name}]")
+                       for name, section in spec.profile.items() if section.tests},
+        profile_workload={
+            name: {key: value for key, value in (
+                ("duration_s", section.duration), ("ping_count", section.ping_count),
+                ("ping_interval_s", section.ping_interval)) if value is not None}
+            for name, section in spec.profile.items()
+        },
+        policies={TestKind(name): TestPolicy(timeout_s=section.timeout, retries=section.retries,
+                                             backoff_s=_first(section.backoff, default=2.0))
+                  for name, section in spec.test.items()},
     )
     return plan, {name: vpn_settings[name] for name in vpns}, notes
 
 
 def describe_plan(plan: RunPlan) -> str:
-    lines = [
-        f"hosts: {', '.join(plan.hosts)}",
-        f"tests: {', '.join(test.value for test in plan.tests)}",
-        f"sessions ({len(plan.sessions())}):",
-    ]
-    lines += [f"  rep {s.repetition}  {s.vpn:<10} {s.profile}" for s in plan.sessions()]
+    lines = [f"hosts: {', '.join(plan.hosts)}", f"sessions ({len(plan.sessions())}):"]
+    for session in plan.sessions():
+        tests = ", ".join(test.value for test in session.tests)
+        lines.append(f"  rep {session.repetition}  {session.vpn:<10} {session.profile:<9} "
+                     f"{tests}  (~{plan.estimated_session_s(session):.0f} s)")
     lines.append(f"estimated duration: {plan.estimated_total_s() / 60:.1f} min")
     return "\n".join(lines)
 
 
+def _factory(plan: RunPlan, offloads: Offloads) -> contextlib.AbstractContextManager[Testbed]:
+    return LocalTestbed(LocalTestbedSpec(hosts=plan.hosts, lan=load_testbed().lan,
+                                         offloads=offloads))
+
+
 def execute(request: RunRequest, console: Console) -> int:
-    plan, settings, notes = build_plan(request)
-    for note in notes:
-        console.print(f"[yellow]{note}[/yellow]")
+    resume_store: RunStore | None = None
+    if request.resume is not None:
+        try:
+            resume_store, plan = open_for_resume(request.resume)
+        except ResumeError as error:
+            raise UsageError(str(error)) from None
+        settings = {name: vpn for name, vpn in known_vpns().items() if name in plan.vpns}
+        missing = sorted(set(plan.vpns) - set(settings))
+        if missing:
+            raise UsageError(f"the run to resume uses VPNs this harness does not know: {missing}")
+    else:
+        plan, settings, notes = build_plan(request)
+        for note in notes:
+            console.print(f"[yellow]{note}[/yellow]")
     if request.dry_run:
         console.print(describe_plan(plan))
         return 0
     require_local_testbed_support()
-    testbed_settings = load_testbed()
-    spec = LocalTestbedSpec(hosts=plan.hosts, lan=testbed_settings.lan,
-                            offloads=_offloads(request.offloads))
-
-    def testbed_factory() -> contextlib.AbstractContextManager[Testbed]:
-        return LocalTestbed(spec)
-
-    run_dir = run_plan(plan, settings, testbed_factory,
+    offloads = _offloads(request.offloads)
+    run_dir = run_plan(plan, settings, lambda: _factory(plan, offloads),
                        RunOptions(out_dir=request.out_dir, ready_timeout_s=request.ready_timeout_s,
-                                  live_progress=request.live_progress))
-    records = RunStore.open_existing(run_dir).load_records()
+                                  live_progress=request.live_progress),
+                       resume=resume_store, force=request.force)
+    store = RunStore.open_existing(run_dir)
+    records = store.load_records()
     ok = sum(record.status is Status.OK for record in records)
     failed = [record for record in records if record.status is not Status.OK]
     console.print(f"\n{ok}/{len(records)} measurements ok. Records: {run_dir}")
     for record in failed:
         console.print(f"  [red]{record.status.value}[/red] {record.vpn} {record.test.value} "
                       f"{record.link}: {record.error}")
+    for note in store.manifest.write_failures:
+        console.print(f"  [red]not written[/red] {note} (re-run with --resume {run_dir})")
+    if store.manifest.write_failures:
+        return 1
     return 1 if failed and request.strict else 0
 
 

@@ -124,7 +124,8 @@ class Host(ABC):
         """Create or replace a file (parents created)."""
 
     @abstractmethod
-    def read_file(self, path: PurePosixPath) -> bytes: ...
+    def read_file(self, path: PurePosixPath) -> bytes:
+        """Contents of a file on the host (also /proc files, for monitoring)."""
 
     @abstractmethod
     def make_dir(self, path: PurePosixPath, mode: int = 0o700) -> None: ...

@@ -4,7 +4,7 @@ Commands enter the host with ``nsenter`` into its network namespace and a persis
 namespace in which ``/run`` is the host's own directory and ``/sys`` shows its interfaces,
 so daemons with fixed socket paths (wireguard-go's ``/run/wireguard``) never collide.
 Everything else of the filesystem is shared, which is why files may only be written
-below the host's state directory.
+below the host's state directory. (``/proc`` is the machine's: the hosts share its CPUs.)
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ class NamespaceHost(Host):
         os.chmod(local, mode)
 
     def read_file(self, path: PurePosixPath) -> bytes:
-        return self._local_path(path).read_bytes()
+        """Reads may go anywhere (e.g. /proc); only writes are confined to the state dir."""
+        return Path(path).read_bytes()
 
     def make_dir(self, path: PurePosixPath, mode: int = 0o700) -> None:
         self._local_path(path).mkdir(parents=True, exist_ok=True, mode=mode)

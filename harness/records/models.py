@@ -100,6 +100,42 @@ class PingMetrics(Strict):
     samples_ms: list[float | None] = Field(default_factory=list)
 
 
+class CpuTimes(Strict):
+    """Share of all CPUs' time per state (sums to ~100 with idle)."""
+
+    user_pct: float
+    system_pct: float
+    softirq_pct: float
+    irq_pct: float
+    iowait_pct: float
+    idle_pct: float
+
+
+class ProcessCpu(Strict):
+    """Mean CPU of one daemon over the test, in percent of one core (threads included)."""
+
+    host: str
+    name: str
+    cpu_pct: float
+
+
+class CpuSample(Strict):
+    t_s: float
+    busy_pct: dict[str, float] = Field(description="Host -> non-idle share of all CPUs.")
+    process_pct: dict[str, float] = Field(description="host/process -> percent of one core.")
+
+
+class CpuUsage(Strict):
+    """CPU while a test ran. On the local testbed all hosts share one machine's CPUs."""
+
+    interval_s: float
+    duration_s: float
+    cores: int
+    hosts: dict[str, CpuTimes]
+    processes: list[ProcessCpu] = Field(default_factory=list)
+    samples: list[CpuSample] = Field(default_factory=list)
+
+
 Metrics = Annotated[TcpMetrics | UdpMetrics | PingMetrics, Field(discriminator="kind")]
 
 
@@ -119,7 +155,11 @@ class ResultRecord(Strict):
     status: Status
     error: str | None = None
     attempts: int = 1
+    attempt_errors: list[str] = Field(
+        default_factory=list, description="Errors of earlier attempts that were retried."
+    )
     metrics: Metrics | None = None
+    cpu: CpuUsage | None = None
     command: list[str] = Field(default_factory=list)
     raw_output: str | None = Field(
         default=None, description="Path of the raw tool output, relative to the record file."
@@ -155,6 +195,9 @@ class SessionRecord(Strict):
     log_tails: dict[str, str] = Field(default_factory=dict)
     vpn_version: str | None = None
     details: dict[str, str] = Field(default_factory=dict)
+    interfaces: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description="Host -> interface -> MTU once the VPN was up."
+    )
 
 
 class PhaseTiming(Strict):
@@ -186,4 +229,11 @@ class RunManifest(BaseModel):
     sessions: list[str] = Field(default_factory=list)
     phases: list[PhaseTiming] = Field(default_factory=list)
     metadata: dict[str, object] = Field(default_factory=dict)
+    plan: dict[str, object] = Field(
+        default_factory=dict, description="The resolved plan, so --resume can finish it."
+    )
+    write_failures: list[str] = Field(
+        default_factory=list, description="Records that could not be written (re-run on resume)."
+    )
+    resumed_at: list[datetime] = Field(default_factory=list)
     complete: bool = False

@@ -25,7 +25,7 @@ def _describe(test: TestKind, measurement: Measurement) -> str:
 
 class ProgressReporter:
     def __init__(self, total_measurements: int, live: bool | None = None) -> None:
-        self.console = Console(stderr=True)
+        self.console = Console(stderr=True, soft_wrap=True)
         self.live = self.console.is_terminal if live is None else live
         self._progress = Progress(
             TextColumn("{task.description}"), BarColumn(),

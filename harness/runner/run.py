@@ -1,4 +1,8 @@
-"""The run loop: every session of a plan on fresh testbeds, records written as they come."""
+"""The run loop: every session of a plan on fresh testbeds, records written as they come.
+
+A run directory is resumable: the resolved plan lives in its manifest, and a resumed run
+measures only the cells without an ok record on disk.
+"""
 
 from __future__ import annotations
 
@@ -9,22 +13,41 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
 
 from harness.metadata import machine_metadata, tool_versions
-from harness.records.models import ResultRecord, RunManifest, SessionRecord, TestKind
-from harness.records.store import RunStore
+from harness.records.models import (
+    PhaseTiming,
+    ResultRecord,
+    RunManifest,
+    SessionRecord,
+    Status,
+    TestKind,
+)
+from harness.records.store import MANIFEST, RunStore
 from harness.runner.plan import RunPlan
 from harness.runner.progress import ProgressReporter
-from harness.runner.session import SessionSettings, run_session
+from harness.runner.session import (
+    CellKey,
+    SessionSettings,
+    pending_cells,
+    run_session,
+)
 from harness.runner.signals import termination_raises
 from harness.runner.timing import PhaseClock
 from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
-from harness.topology import ring_links
 from harness.vpns.registry import create_adapter
 from harness.workloads.base import Measurement
 
 TestbedFactory = Callable[[], contextlib.AbstractContextManager[Testbed]]
+_PLAN = TypeAdapter(RunPlan)
+
+
+class ResumeError(ValueError):
+    """The directory is not a resumable run."""
 
 
 def new_run_id() -> str:
@@ -39,25 +62,62 @@ class RunOptions:
     live_progress: bool | None = None
     run_id: str | None = None
     extra_metadata: dict[str, object] | None = None
+    sample_cpu: bool = True
 
 
 class _StoreSink:
-    """Adapts RunStore to the session's RecordSink and the progress display."""
+    """Adapts RunStore to the session's RecordSink: a failed write is noted, not fatal."""
 
     def __init__(self, store: RunStore, reporter: ProgressReporter) -> None:
         self.store = store
         self.reporter = reporter
 
     def add_record(self, record: ResultRecord, raw: str, raw_extension: str) -> None:
-        self.store.add_record(record, raw, raw_extension)
+        try:
+            self.store.add_record(record, raw, raw_extension)
+        except OSError as error:
+            note = (f"{record.vpn}/{record.profile}/rep{record.repetition}/{record.test.value}/"
+                    f"{record.link}: {error}")
+            self.store.manifest.write_failures.append(note)
+            self.store.save_manifest()
+            self.reporter.console.print(f"[red]could not write record[/red] {note}")
 
     def add_session(self, session: SessionRecord) -> None:
         self.store.add_session(session)
         self.reporter.session_ready(session)
 
 
-def _measurements_per_session(plan: RunPlan) -> int:
-    return len(plan.tests) * len(ring_links(plan.hosts))
+def plan_to_json(plan: RunPlan) -> dict[str, Any]:
+    data: dict[str, Any] = _PLAN.dump_python(plan, mode="json")
+    return data
+
+
+def plan_from_json(data: dict[str, Any]) -> RunPlan:
+    return _PLAN.validate_python(data)
+
+
+def completed_cells(store: RunStore) -> frozenset[CellKey]:
+    """Cells whose record on disk says ok (missing or unreadable files do not count)."""
+    done: set[CellKey] = set()
+    for rel in store.manifest.records:
+        try:
+            record = ResultRecord.model_validate_json((store.run_dir / rel).read_text())
+        except (OSError, ValidationError):
+            continue
+        if record.status is Status.OK:
+            done.add((record.repetition, record.vpn, record.profile, record.test.value,
+                      record.source, record.target))
+    return frozenset(done)
+
+
+def open_for_resume(run_dir: Path) -> tuple[RunStore, RunPlan]:
+    if not (run_dir / MANIFEST).is_file():
+        raise ResumeError(f"{run_dir} has no {MANIFEST}; pass a run directory "
+                          "(results/<run-id>) to --resume")
+    store = RunStore.open_existing(run_dir)
+    if not store.manifest.plan:
+        raise ResumeError(f"{run_dir}/{MANIFEST} holds no plan; it cannot be resumed")
+    return store, plan_from_json(store.manifest.plan)
 
 
 def run_plan(
@@ -65,31 +125,50 @@ def run_plan(
     vpn_settings: dict[str, VpnSettings],
     testbed_factory: TestbedFactory,
     options: RunOptions,
+    resume: RunStore | None = None,
+    force: bool = False,
 ) -> Path:
-    """Execute ``plan``; returns the run directory. Interrupts propagate after cleanup."""
-    run_id = options.run_id or new_run_id()
-    run_dir = options.out_dir / run_id
-    manifest = RunManifest(
-        run_id=run_id,
-        started_at=datetime.now(UTC),
-        command_line=sys.argv,
-        backend=options.backend,
-        hosts=plan.hosts,
-        vpns=plan.vpns,
-        profiles=plan.profiles,
-        tests=[test.value for test in plan.tests],
-        metadata={**machine_metadata(), **(options.extra_metadata or {}),
-                  "workload": vars(plan.workload), "repetitions": plan.repetitions},
-    )
-    store = RunStore(run_dir, manifest)
+    """Execute ``plan`` (or finish a resumed run); returns the run directory.
+
+    Interrupts (SIGINT, SIGTERM) propagate after every session tore down its testbed.
+    """
+    if resume is not None:
+        store = resume
+        store.manifest.resumed_at.append(datetime.now(UTC))
+        store.manifest.complete = False
+        completed = frozenset() if force else completed_cells(store)
+    else:
+        run_id = options.run_id or new_run_id()
+        store = RunStore(options.out_dir / run_id, RunManifest(
+            run_id=run_id,
+            started_at=datetime.now(UTC),
+            command_line=sys.argv,
+            backend=options.backend,
+            hosts=plan.hosts,
+            vpns=plan.vpns,
+            profiles=plan.profiles,
+            tests=[test.value for test in plan.tests],
+            metadata={**machine_metadata(), **(options.extra_metadata or {})},
+            plan=plan_to_json(plan),
+        ))
+        completed = frozenset()
+    manifest = store.manifest
+    manifest.write_failures.clear()
     store.save_manifest()
-    clock = PhaseClock(on_phase=store.add_phase)
-    settings = SessionSettings(run_id=run_id, tests=plan.tests, workload=plan.workload,
+
+    def on_phase(phase: PhaseTiming) -> None:
+        store.add_phase(phase)
+
+    clock = PhaseClock(on_phase=on_phase)
+    settings = SessionSettings(run_id=manifest.run_id, plan=plan,
                                ready_timeout_s=options.ready_timeout_s,
-                               tool_versions=tool_versions())
-    sessions = plan.sessions()
-    reporter = ProgressReporter(len(sessions) * _measurements_per_session(plan),
-                                live=options.live_progress)
+                               tool_versions=tool_versions(), completed=completed,
+                               sample_cpu=options.sample_cpu)
+    todo = [(session, pending_cells(session, plan.hosts, completed))
+            for session in plan.sessions()]
+    todo = [(session, pending) for session, pending in todo if pending]
+    total = sum(len(links) for _, pending in todo for links in pending.values())
+    reporter = ProgressReporter(total, live=options.live_progress)
     sink = _StoreSink(store, reporter)
 
     def on_measurement(test: TestKind, measurement: Measurement) -> None:
@@ -97,13 +176,13 @@ def run_plan(
 
     try:
         with termination_raises(), reporter:
-            for session in sessions:
+            for session, _pending in todo:
                 reporter.session_started(session)
                 adapter = create_adapter(vpn_settings[session.vpn])
                 run_session(session, adapter, testbed_factory, settings, sink, clock,
                             on_measurement)
-        manifest.complete = True
+        manifest.complete = not manifest.write_failures
     finally:
         manifest.ended_at = datetime.now(UTC)
         store.save_manifest()
-    return run_dir
+    return store.run_dir

@@ -1,26 +1,39 @@
 """One session: build the testbed, bring up a VPN, wait until ready, run the tests, tear down.
 
-Every measurement is written the moment it ends. When the VPN does not come up, each of its
-test cells is recorded as failed with the reason and the daemons' log tails, and the caller
-moves on to the next session.
+Every measurement is written the moment it ends. A failed attempt is retried (bounded) after
+a back-off; the final attempt is recorded with the earlier attempts' errors. When the VPN
+does not come up, or a daemon dies mid-session, the cells still to run are recorded as failed
+with the reason and the daemons' log tails, and the caller moves on to the next session.
+Cells already measured ok (``--resume``) are skipped.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from harness.monitoring.cpu import CpuSampler
 from harness.records.models import ResultRecord, SessionRecord, Status, TestKind
-from harness.runner.plan import Session
+from harness.runner.plan import RunPlan, Session
 from harness.runner.readiness import wait_for_overlay
 from harness.runner.timing import PhaseClock
 from harness.testbed.base import Testbed
 from harness.topology import Link, ring_links
 from harness.vpns.base import VpnAdapter, VpnContext
-from harness.workloads.base import Measurement, WorkloadContext, WorkloadSettings, now
+from harness.workloads.base import Measurement, Workload, WorkloadContext, now
 from harness.workloads.registry import WORKLOADS
+
+#: (repetition, vpn, profile, test, source, target)
+CellKey = tuple[int, str, str, str, str, str]
+
+
+def cell_key(session: Session, test: TestKind, link: Link) -> CellKey:
+    return (session.repetition, session.vpn, session.profile, test.value, link.source,
+            link.target)
 
 
 class RecordSink(Protocol):
@@ -32,41 +45,126 @@ class RecordSink(Protocol):
 @dataclass
 class SessionSettings:
     run_id: str
-    tests: list[TestKind]
-    workload: WorkloadSettings
+    plan: RunPlan
     ready_timeout_s: float | None = None
-    tool_versions: dict[str, str] | None = None
+    tool_versions: dict[str, str] = field(default_factory=dict)
+    #: Cells with an ok record already on disk; they are not measured again.
+    completed: frozenset[CellKey] = frozenset()
+    sample_cpu: bool = True
 
 
-def _links_for(test: TestKind, hosts: list[str]) -> list[Link]:
-    return ring_links(hosts)
+def pending_cells(session: Session, hosts: list[str],
+                  completed: frozenset[CellKey]) -> dict[TestKind, list[Link]]:
+    """Per test, the links still to measure (a concurrent group runs whole or not at all)."""
+    pending: dict[TestKind, list[Link]] = {}
+    for test in session.tests:
+        links = ring_links(hosts)
+        missing = [link for link in links if cell_key(session, test, link) not in completed]
+        if missing:
+            pending[test] = links if WORKLOADS[test].concurrent else missing
+    return pending
 
 
-def _record(
-    settings: SessionSettings,
-    session: Session,
-    test: TestKind,
-    measurement: Measurement,
-) -> ResultRecord:
+def _record(settings: SessionSettings, session: Session, test: TestKind,
+            measurement: Measurement) -> ResultRecord:
     return ResultRecord(
-        run_id=settings.run_id,
-        vpn=session.vpn,
-        profile=session.profile,
-        test=test,
-        source=measurement.link.source,
-        target=measurement.link.target,
-        repetition=session.repetition,
-        started_at=measurement.started_at,
-        ended_at=measurement.ended_at,
-        status=measurement.status,
-        error=measurement.error,
-        metrics=measurement.metrics,
-        command=measurement.command,
-        log_tails=measurement.log_tails,
-        group=measurement.group,
-        concurrent_links=measurement.concurrent_links,
-        tool_versions=settings.tool_versions or {},
+        run_id=settings.run_id, vpn=session.vpn, profile=session.profile, test=test,
+        source=measurement.link.source, target=measurement.link.target,
+        repetition=session.repetition, started_at=measurement.started_at,
+        ended_at=measurement.ended_at, status=measurement.status, error=measurement.error,
+        attempts=measurement.attempts, attempt_errors=measurement.attempt_errors,
+        metrics=measurement.metrics, cpu=measurement.cpu, command=measurement.command,
+        log_tails=measurement.log_tails, group=measurement.group,
+        concurrent_links=measurement.concurrent_links, tool_versions=settings.tool_versions,
     )
+
+
+class _SessionRun:
+    """State of one session while it runs."""
+
+    def __init__(self, session: Session, adapter: VpnAdapter, settings: SessionSettings,
+                 sink: RecordSink, clock: PhaseClock,
+                 on_measurement: Callable[[TestKind, Measurement], None]) -> None:
+        self.session = session
+        self.adapter = adapter
+        self.settings = settings
+        self.sink = sink
+        self.clock = clock
+        self.on_measurement = on_measurement
+
+    def emit(self, test: TestKind, measurement: Measurement) -> None:
+        self.sink.add_record(_record(self.settings, self.session, test, measurement),
+                             measurement.raw_output, measurement.raw_extension)
+        self.on_measurement(test, measurement)
+
+    def fail_all(self, pending: dict[TestKind, list[Link]], reason: str,
+                 log_tails: dict[str, str]) -> None:
+        for test, links in pending.items():
+            for link in links:
+                stamp = now()
+                self.emit(test, Measurement(link, Status.FAILED, stamp, stamp, error=reason,
+                                            log_tails=log_tails))
+
+    def attempt(self, workload: Workload, ctx: WorkloadContext, links: list[Link],
+                vpn_ctx: VpnContext) -> list[Measurement]:
+        """One attempt on ``links``, with CPU sampled while it runs."""
+        sampler = CpuSampler(ctx.testbed.hosts, vpn_ctx.processes)
+        with sampler if self.settings.sample_cpu else contextlib.nullcontext():
+            measurements = list(workload.run(ctx, links))
+        usage = sampler.usage() if self.settings.sample_cpu else None
+        for measurement in measurements:
+            measurement.cpu = usage
+            if measurement.status is not Status.OK:
+                dead = self.adapter.dead_daemons(vpn_ctx)
+                if dead:
+                    measurement.error = f"{measurement.error}; VPN daemon died: {'; '.join(dead)}"
+                measurement.log_tails.update(self.adapter.log_tails(vpn_ctx, lines=20))
+        return measurements
+
+    def measure_unit(self, test: TestKind, unit: list[Link], ctx: WorkloadContext,
+                     vpn_ctx: VpnContext) -> list[Measurement]:
+        """Final measurements of one unit (a link, or a concurrent group), with retries."""
+        plan = self.settings.plan
+        workload = WORKLOADS[test]()
+        errors: list[str] = []
+        attempts = plan.retries(test) + 1
+        for attempt in range(1, attempts + 1):
+            measurements = self.attempt(workload, ctx, unit, vpn_ctx)
+            failed = [m for m in measurements if m.status is not Status.OK]
+            if not failed or attempt == attempts or self.adapter.dead_daemons(vpn_ctx):
+                break
+            errors.extend(f"attempt {attempt} {m.link.label}: {m.error}" for m in failed)
+            time.sleep(min(plan.backoff_s(test) * 2 ** (attempt - 1), 30.0))
+        for measurement in measurements:
+            measurement.attempts = attempt
+            measurement.attempt_errors = errors
+        return measurements
+
+    def run_tests(self, pending: dict[TestKind, list[Link]], testbed: Testbed,
+                  addresses: dict[str, str], vpn_ctx: VpnContext) -> None:
+        """Every pending unit in order; after a daemon death the rest fail with the reason."""
+        session, plan = self.session, self.settings.plan
+        units = [(test, unit) for test, links in pending.items()
+                 for unit in _units(test, links)]
+        for index, (test, unit) in enumerate(units):
+            ctx = WorkloadContext(testbed, addresses, session.workload,
+                                  timeout_s=plan.timeout_s(test, session.workload))
+            with self.clock.phase("benchmark", session.vpn, session.profile):
+                for measurement in self.measure_unit(test, unit, ctx, vpn_ctx):
+                    self.emit(test, measurement)
+            dead = self.adapter.dead_daemons(vpn_ctx)
+            if dead:
+                remaining: dict[TestKind, list[Link]] = {}
+                for later_test, later_unit in units[index + 1:]:
+                    remaining.setdefault(later_test, []).extend(later_unit)
+                self.fail_all(remaining, "VPN daemon died earlier in this session: "
+                              + "; ".join(dead), self.adapter.log_tails(vpn_ctx))
+                return
+
+
+def _units(test: TestKind, links: list[Link]) -> list[list[Link]]:
+    """Links measured together (a concurrent group) or one by one."""
+    return [links] if WORKLOADS[test].concurrent else [[link] for link in links]
 
 
 def run_session(
@@ -79,96 +177,44 @@ def run_session(
     on_measurement: Callable[[TestKind, Measurement], None] = lambda test, m: None,
 ) -> SessionRecord:
     """Run one session; never raises for VPN or test failures (they become records)."""
+    state = _SessionRun(session, adapter, settings, sink, clock, on_measurement)
     vpn, profile = session.vpn, session.profile
-    stack = contextlib.ExitStack()
     started = now()
-    session_record: SessionRecord
-    with stack:
+    with contextlib.ExitStack() as stack:
         testbed = stack.enter_context(_timed_testbed(testbed_factory, clock, vpn, profile))
-        ctx = VpnContext(testbed, adapter.settings)
-        stack.callback(lambda: _teardown(adapter, ctx, clock, vpn, profile))
+        pending = pending_cells(session, testbed.host_names, settings.completed)
+        vpn_ctx = VpnContext(testbed, adapter.settings)
+        stack.callback(lambda: _teardown(adapter, vpn_ctx, clock, vpn, profile))
         try:
             with clock.phase("deploy", vpn, profile):
-                adapter.deploy(ctx)
-                addresses = adapter.overlay_addresses(ctx)
+                adapter.deploy(vpn_ctx)
+                addresses = adapter.overlay_addresses(vpn_ctx)
             with clock.phase("tunnel_wait", vpn, profile):
                 ready_after = wait_for_overlay(
                     testbed, addresses,
                     settings.ready_timeout_s or adapter.ready_timeout_s,
-                    abort=lambda: adapter.dead_daemons(ctx),
+                    abort=lambda: adapter.dead_daemons(vpn_ctx),
                 )
         except Exception as error:  # the VPN did not come up: record why, move on
-            session_record = SessionRecord(
+            record = SessionRecord(
                 run_id=settings.run_id, vpn=vpn, profile=profile,
                 repetition=session.repetition, started_at=started, ended_at=now(),
                 status=Status.FAILED, error=f"{type(error).__name__}: {error}",
-                log_tails=adapter.log_tails(ctx),
-                vpn_version=_version(adapter, testbed),
+                log_tails=adapter.log_tails(vpn_ctx), vpn_version=_version(adapter, testbed),
             )
-            sink.add_session(session_record)
-            for test, measurement in _unready_measurements(settings, testbed.host_names,
-                                                           session_record):
-                sink.add_record(_record(settings, session, test, measurement), "", "txt")
-                on_measurement(test, measurement)
-            return session_record
-        session_record = SessionRecord(
+            sink.add_session(record)
+            state.fail_all(pending, f"VPN not ready: {record.error}", record.log_tails)
+            return record
+        record = SessionRecord(
             run_id=settings.run_id, vpn=vpn, profile=profile, repetition=session.repetition,
             started_at=started, ended_at=now(), status=Status.OK,
             overlay_addresses=addresses, ready_after_s=ready_after,
-            vpn_version=_version(adapter, testbed),
-            details=adapter.details(),
+            vpn_version=_version(adapter, testbed), details=adapter.details(),
+            interfaces=_interfaces(testbed),
         )
-        sink.add_session(session_record)
-        workload_ctx = WorkloadContext(testbed, addresses, settings.workload)
-        for test in settings.tests:
-            workload = WORKLOADS[test]()
-            with clock.phase("benchmark", vpn, profile):
-                for measurement in _measure(workload.run(workload_ctx,
-                                                         _links_for(test, testbed.host_names)),
-                                            adapter, ctx):
-                    record = _record(settings, session, test, measurement)
-                    sink.add_record(record, measurement.raw_output, measurement.raw_extension)
-                    on_measurement(test, measurement)
-    return session_record
-
-
-def _measure(
-    measurements: Iterator[Measurement], adapter: VpnAdapter, ctx: VpnContext
-) -> Iterator[Measurement]:
-    """Attach daemon log tails to a failed measurement, and say so when a daemon died."""
-    for measurement in measurements:
-        if measurement.status is not Status.OK:
-            dead = adapter.dead_daemons(ctx)
-            if dead:
-                measurement.error = f"{measurement.error}; VPN daemon died: {'; '.join(dead)}"
-            measurement.log_tails.update(adapter.log_tails(ctx, lines=20))
-        yield measurement
-
-
-def _unready_measurements(
-    settings: SessionSettings, hosts: list[str], session_record: SessionRecord
-) -> Iterator[tuple[TestKind, Measurement]]:
-    """A failed cell per test and link when the VPN never became ready."""
-    for test in settings.tests:
-        for link in _links_for(test, hosts):
-            yield test, Measurement(
-                link, Status.FAILED, session_record.started_at, session_record.ended_at,
-                error=f"VPN not ready: {session_record.error}",
-                log_tails=session_record.log_tails,
-            )
-
-
-def _teardown(adapter: VpnAdapter, ctx: VpnContext, clock: PhaseClock, vpn: str,
-              profile: str) -> None:
-    with clock.phase("teardown", vpn, profile):
-        adapter.teardown(ctx)
-
-
-def _version(adapter: VpnAdapter, testbed: Testbed) -> str | None:
-    try:
-        return adapter.version(testbed.hosts[0])
-    except Exception as error:  # a version probe must never fail a session
-        return f"unknown ({error})"
+        sink.add_session(record)
+        state.run_tests(pending, testbed, addresses, vpn_ctx)
+    return record
 
 
 @contextlib.contextmanager
@@ -187,3 +233,27 @@ def _timed_testbed(
     finally:
         with clock.phase("teardown", vpn, profile):
             manager.__exit__(None, None, None)
+
+
+def _teardown(adapter: VpnAdapter, ctx: VpnContext, clock: PhaseClock, vpn: str,
+              profile: str) -> None:
+    with clock.phase("teardown", vpn, profile):
+        adapter.teardown(ctx)
+
+
+def _version(adapter: VpnAdapter, testbed: Testbed) -> str | None:
+    try:
+        return adapter.version(testbed.hosts[0])
+    except Exception as error:  # a version probe must never fail a session
+        return f"unknown ({error})"
+
+
+def _interfaces(testbed: Testbed) -> dict[str, dict[str, int]]:
+    """Host -> interface -> MTU, once the VPN is up (its tunnel interfaces included)."""
+    interfaces: dict[str, dict[str, int]] = {}
+    for host in testbed.hosts:
+        result = host.run(["ip", "-j", "link", "show"], timeout=10)
+        if result.ok:
+            interfaces[host.name] = {link["ifname"]: int(link.get("mtu", 0))
+                                     for link in json.loads(result.stdout)}
+    return interfaces

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import ClassVar
 
-from harness.records.models import Metrics, Status, TestKind
+from harness.records.models import CpuUsage, Metrics, Status, TestKind
 from harness.testbed.base import Testbed
 from harness.topology import Link
 
@@ -22,8 +22,6 @@ class WorkloadSettings:
     ping_interval_s: float = 0.2
     iperf_port: int = 5201
     connect_timeout_ms: int = 5000
-    #: Extra seconds a test may take beyond its nominal duration before it is killed.
-    timeout_margin_s: float = 30.0
 
 
 @dataclass
@@ -32,6 +30,8 @@ class WorkloadContext:
     #: Host name -> address to target (overlay address of the VPN under test).
     addresses: dict[str, str]
     settings: WorkloadSettings
+    #: Seconds one attempt may take before its client is killed.
+    timeout_s: float = 90.0
 
 
 @dataclass
@@ -50,6 +50,9 @@ class Measurement:
     log_tails: dict[str, str] = field(default_factory=dict)
     group: str | None = None
     concurrent_links: int = 1
+    cpu: CpuUsage | None = None
+    attempts: int = 1
+    attempt_errors: list[str] = field(default_factory=list)
 
 
 def now() -> datetime:
@@ -58,6 +61,8 @@ def now() -> datetime:
 
 class Workload(ABC):
     kind: ClassVar[TestKind]
+    #: True when the links are measured at the same time (retried and resumed as a group).
+    concurrent: ClassVar[bool] = False
     #: Tools the workload runs on the hosts.
     binaries: ClassVar[tuple[str, ...]] = ()
 

@@ -36,7 +36,7 @@ def measure(
     target = ctx.testbed.host(link.target)
     command = client_command(ctx, link, extra)
     started = now()
-    timeout = ctx.settings.duration_s + ctx.settings.timeout_margin_s
+    timeout = ctx.timeout_s
     try:
         with iperf3_server(target, ctx.settings.iperf_port, server_name) as server:
             result = source.run(command, timeout=timeout)

@@ -16,6 +16,7 @@ from harness.workloads.tcp import TCP_ARGS
 
 class ParallelTcpWorkload(Workload):
     kind = TestKind.PARALLEL_TCP
+    concurrent = True
     binaries = ("iperf3",)
 
     def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:

@@ -30,8 +30,7 @@ class PingWorkload(Workload):
             command = ping_command(ctx.addresses[link.target], settings.ping_count,
                                    settings.ping_interval_s)
             started = now()
-            timeout = settings.ping_count * settings.ping_interval_s + settings.timeout_margin_s
-            result = ctx.testbed.host(link.source).run(command, timeout=timeout)
+            result = ctx.testbed.host(link.source).run(command, timeout=ctx.timeout_s)
             measurement = Measurement(link, Status.OK, started, now(), command=command,
                                       raw_output=result.stdout + result.stderr)
             try:

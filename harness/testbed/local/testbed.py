@@ -80,6 +80,7 @@ class LocalTestbed(Testbed):
         self.spec = spec
         self.names = TestbedNames(new_testbed_id())
         self._hosts: list[NamespaceHost] = []
+        self._lan_host: NamespaceHost | None = None
         self._destroyed = False
 
     # -- Testbed interface -------------------------------------------------------------
@@ -100,6 +101,14 @@ class LocalTestbed(Testbed):
 
     def lan_port(self, host: str) -> str:
         return self.names.lan_port(host)
+
+    @property
+    def lan_host(self) -> NamespaceHost:
+        """The LAN (bridge) namespace as a Host, for infrastructure such as a userspace
+        impairment switch; it is not one of the benchmark hosts."""
+        if self._lan_host is None:
+            raise RuntimeError("the testbed is not built")
+        return self._lan_host
 
     def describe(self) -> dict[str, object]:
         interfaces: dict[str, object] = {}
@@ -154,6 +163,7 @@ class LocalTestbed(Testbed):
         ):
             run_root(in_netns(lan_ns, argv))
         _ensure_private_mount_dir()
+        self._lan_host = self._namespace_host("lan", lan_ns)
         prefix = self.spec.lan.subnet.split("/")[1]
         for host in self.spec.hosts:
             self._build_host(host, prefix)
@@ -178,19 +188,23 @@ class LocalTestbed(Testbed):
             ["ip", "link", "set", self.lan_interface, "up"],
         ):
             run_root(in_netns(host_ns, argv))
-        state = names.host_state_dir(host)
+        self._hosts.append(self._namespace_host(host, host_ns))
+
+    def _namespace_host(self, name: str, netns: str) -> NamespaceHost:
+        """A Host for ``netns`` with a persistent mount namespace of its own /run and /sys."""
+        state = self.names.host_state_dir(name)
         (state / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
         state.parent.chmod(0o700)
-        mount_file = names.mountns_file(host)
+        mount_file = self.names.mountns_file(name)
         mount_file.touch()
         run_root([
-            "nsenter", f"--net={netns_path(host_ns)}",
+            "nsenter", f"--net={netns_path(netns)}",
             "unshare", f"--mount={mount_file}", "--propagation", "private", "--",
             "sh", "-c",
             f"mount --bind '{state / 'run'}' /run && umount -l /sys && "
             "mount -t sysfs -o nosuid,nodev,noexec sysfs /sys",
         ])
-        self._hosts.append(NamespaceHost(host, netns_path(host_ns), mount_file, state))
+        return NamespaceHost(name, netns_path(netns), mount_file, state)
 
     def _wait_for_lan(self) -> None:
         """The bridge forwards at once (STP off), but confirm every host reaches the first."""
@@ -235,7 +249,7 @@ class LocalTestbed(Testbed):
         if self._destroyed:
             return
         with _signals_deferred():
-            for host in self._hosts:
+            for host in [*self._hosts, *([self._lan_host] if self._lan_host else [])]:
                 with contextlib.suppress(Exception):
                     host.stop_processes(timeout=3.0)
             netns = [self.names.netns(host) for host in self.spec.hosts]

@@ -1,0 +1,3 @@
+module vpnbench/linkemu
+
+go 1.22

@@ -1,0 +1,1 @@
+"""What the hosts were doing while a test ran (CPU)."""
