@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import shutil
@@ -94,9 +95,22 @@ def _sysctls() -> dict[str, str]:
     return values
 
 
+def _flake_lock(source_dir: Path) -> dict[str, str] | None:
+    """Hash of the flake.lock the harness was built from (the Nix wrapper may pass it)."""
+    explicit = os.environ.get("VPN_BENCH_FLAKE_LOCK_SHA256")
+    if explicit:
+        return {"sha256": explicit, "source": "VPN_BENCH_FLAKE_LOCK_SHA256"}
+    lock = source_dir / "flake.lock"
+    if lock.is_file():
+        return {"sha256": hashlib.sha256(lock.read_bytes()).hexdigest(), "source": str(lock)}
+    return None
+
+
 def machine_metadata() -> dict[str, object]:
     source_dir = Path(__file__).resolve().parents[1]
     return {
+        "command_line": sys.argv,
+        "flake_lock": _flake_lock(source_dir),
         "harness_version": __version__,
         "python": sys.version.split()[0],
         "kernel": platform.release(),

@@ -40,14 +40,47 @@ def our_netns() -> list[str]:
             if line.strip() and line.startswith("vpb-")]
 
 
+#: Programs the harness starts; none may outlive the test session.
+OUR_PROGRAMS = {"iperf3", "wireguard-go", "tincd", "nebula", "yggdrasil", "vpb-linkemu",
+                "tailscaled", "headscale", "vpncloud", "hyprspace", "easytier-core",
+                "zerotier-one", "mycelium"}
+
+
+def _foreign_netns_inodes() -> set[int]:
+    """Namespaces that exist and are not ours: processes in them belong to someone else."""
+    netns_dir = Path("/run/netns")
+    if not netns_dir.is_dir():
+        return set()
+    return {path.stat().st_ino for path in netns_dir.iterdir() if not path.name.startswith("vpb-")}
+
+
+def running_programs() -> set[tuple[int, str]]:
+    """(pid, name) of running processes named like OUR_PROGRAMS that are not inside
+    someone else's namespace (a process of ours survives in a deleted namespace)."""
+    foreign = _foreign_netns_inodes()
+    found = set()
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            name = comm.read_text().strip()
+            inode = (comm.parent / "ns" / "net").stat().st_ino
+        except OSError:
+            continue
+        if name in OUR_PROGRAMS and inode not in foreign:
+            found.add((int(comm.parent.name), name))
+    return found
+
+
 @pytest.fixture(scope="session", autouse=True)
 def no_leftovers_after_session() -> Iterator[None]:
-    """Fail the session if any test left a vpn-bench namespace or state behind."""
+    """Fail the session if any test left a vpn-bench namespace, state or daemon behind."""
+    before = running_programs()
     yield
     if NAMESPACES_WORK:
         leftovers = our_netns()
         state = list(Path("/tmp/vpn-bench").glob("*")) if Path("/tmp/vpn-bench").exists() else []
-        assert not leftovers and not state, f"tests left behind {leftovers} {state}"
+        processes = running_programs() - before
+        assert not leftovers and not state and not processes, (
+            f"tests left behind: namespaces {leftovers}, state {state}, processes {processes}")
 
 
 @pytest.fixture

@@ -39,6 +39,7 @@ from harness.runner.signals import termination_raises
 from harness.runner.timing import PhaseClock
 from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
+from harness.vpns.base import VpnAdapter
 from harness.vpns.registry import create_adapter
 from harness.workloads.base import Measurement
 
@@ -127,6 +128,7 @@ def run_plan(
     options: RunOptions,
     resume: RunStore | None = None,
     force: bool = False,
+    adapter_factory: Callable[[VpnSettings], VpnAdapter] = create_adapter,
 ) -> Path:
     """Execute ``plan`` (or finish a resumed run); returns the run directory.
 
@@ -174,15 +176,27 @@ def run_plan(
     def on_measurement(test: TestKind, measurement: Measurement) -> None:
         reporter.measurement_done(test, measurement)
 
+    invocation_started = datetime.now(UTC)
+    phases_before = len(manifest.phases)
     try:
         with termination_raises(), reporter:
             for session, _pending in todo:
                 reporter.session_started(session)
-                adapter = create_adapter(vpn_settings[session.vpn])
+                adapter = adapter_factory(vpn_settings[session.vpn])
                 run_session(session, adapter, testbed_factory, settings, sink, clock,
                             on_measurement)
         manifest.complete = not manifest.write_failures
     finally:
         manifest.ended_at = datetime.now(UTC)
+        _attribute_remainder(manifest, invocation_started, phases_before)
         store.save_manifest()
     return store.run_dir
+
+
+def _attribute_remainder(manifest: RunManifest, started: datetime, first_phase: int) -> None:
+    """Book the wall time no phase claimed (records, progress, startup) as "other", so the
+    phases of an invocation add up to its wall time."""
+    wall = ((manifest.ended_at or datetime.now(UTC)) - started).total_seconds()
+    claimed = sum(phase.duration_s for phase in manifest.phases[first_phase:])
+    manifest.phases.append(PhaseTiming(phase="other", started_at=started,
+                                       duration_s=max(0.0, wall - claimed)))
