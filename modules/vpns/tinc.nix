@@ -1,0 +1,72 @@
+# tinc 1.0 (the version the harness adapter speaks: tincd -n/-c/-D/-K) in router mode. Every
+# host connects to the coordinator; host files carry each host's underlay address, overlay
+# /32 subnet and RSA public key. The interface address is set by tinc-up. The private key is
+# a symlink to the secrets directory; tincd reads it as root before dropping privileges.
+{
+  config,
+  lib,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.vpnBench;
+  plan = cfg.plan "tinc";
+  unit = "tinc.${plan.netname}.service";
+  tincUp = pkgs.writeShellScript "tinc-up-${plan.netname}" ''
+    ${pkgs.iproute2}/bin/ip link set dev "$INTERFACE" ${
+      lib.optionalString (plan.mtu != null) "mtu ${toString plan.mtu} "
+    }up
+    ${pkgs.iproute2}/bin/ip address add ${plan.cidr} dev "$INTERFACE"
+  '';
+in
+{
+  imports = [
+    ../options.nix
+    ../common.nix
+  ];
+
+  config = lib.mkMerge [
+    { vpnBench.modulesLoaded = [ "tinc" ]; }
+    (lib.mkIf cfg.vpns.tinc.enable (
+      lib.mkMerge [
+        {
+          services.tinc.networks.${plan.netname} = {
+            package = pkgs.tinc; # 1.0.x; the module's default is tinc_pre (1.1)
+            name = plan.host;
+            interfaceType = "tun";
+            settings = {
+              Interface = plan.interface;
+              Mode = plan.mode;
+              ConnectTo = plan.connectTo;
+              Port = plan.listenPort;
+            };
+            hostSettings = lib.mapAttrs (_host: h: {
+              addresses = [
+                {
+                  inherit (h) address;
+                  port = h.port;
+                }
+              ];
+              subnets = [ { address = h.subnet; } ];
+              inherit (h) rsaPublicKey;
+            }) plan.hostFiles;
+          };
+          environment.etc."tinc/${plan.netname}/tinc-up".source = tincUp;
+          # The key sits where tincd looks by default. Not via rsaPrivateKeyFile: the module's
+          # preStart runs `tincd -K` (tinc 1.0) whenever /etc/tinc/<net>/rsa_key.priv is
+          # absent, and that would append a fresh key to the configured PrivateKeyFile.
+          environment.etc."tinc/${plan.netname}/rsa_key.priv".source = plan.privateKeyFile;
+          networking.firewall = plan.firewall // {
+            trustedInterfaces = [ plan.interface ];
+          };
+        }
+        (import ./check-secrets.nix {
+          inherit lib unit;
+          inherit (cfg) secretsDir;
+          vpn = "tinc";
+          files = [ "rsa_key.priv" ];
+        })
+      ]
+    ))
+  ];
+}
