@@ -172,6 +172,7 @@ class ResultRecord(Strict):
     )
     concurrent_links: int = 1
     tool_versions: dict[str, str] = Field(default_factory=dict)
+    vpn_version: str | None = None
 
     @property
     def link(self) -> str:

@@ -66,7 +66,7 @@ def pending_cells(session: Session, hosts: list[str],
 
 
 def _record(settings: SessionSettings, session: Session, test: TestKind,
-            measurement: Measurement) -> ResultRecord:
+            measurement: Measurement, vpn_version: str | None) -> ResultRecord:
     return ResultRecord(
         run_id=settings.run_id, vpn=session.vpn, profile=session.profile, test=test,
         source=measurement.link.source, target=measurement.link.target,
@@ -76,6 +76,7 @@ def _record(settings: SessionSettings, session: Session, test: TestKind,
         metrics=measurement.metrics, cpu=measurement.cpu, command=measurement.command,
         log_tails=measurement.log_tails, group=measurement.group,
         concurrent_links=measurement.concurrent_links, tool_versions=settings.tool_versions,
+        vpn_version=vpn_version,
     )
 
 
@@ -91,10 +92,11 @@ class _SessionRun:
         self.sink = sink
         self.clock = clock
         self.on_measurement = on_measurement
+        self.vpn_version: str | None = None
 
     def emit(self, test: TestKind, measurement: Measurement) -> None:
-        self.sink.add_record(_record(self.settings, self.session, test, measurement),
-                             measurement.raw_output, measurement.raw_extension)
+        record = _record(self.settings, self.session, test, measurement, self.vpn_version)
+        self.sink.add_record(record, measurement.raw_output, measurement.raw_extension)
         self.on_measurement(test, measurement)
 
     def fail_all(self, pending: dict[TestKind, list[Link]], reason: str,
@@ -185,6 +187,7 @@ def run_session(
         pending = pending_cells(session, testbed.host_names, settings.completed)
         vpn_ctx = VpnContext(testbed, adapter.settings)
         stack.callback(lambda: _teardown(adapter, vpn_ctx, clock, vpn, profile))
+        state.vpn_version = _version(adapter, testbed)
         try:
             with clock.phase("deploy", vpn, profile):
                 adapter.deploy(vpn_ctx)
@@ -200,7 +203,7 @@ def run_session(
                 run_id=settings.run_id, vpn=vpn, profile=profile,
                 repetition=session.repetition, started_at=started, ended_at=now(),
                 status=Status.FAILED, error=f"{type(error).__name__}: {error}",
-                log_tails=adapter.log_tails(vpn_ctx), vpn_version=_version(adapter, testbed),
+                log_tails=adapter.log_tails(vpn_ctx), vpn_version=state.vpn_version,
             )
             sink.add_session(record)
             state.fail_all(pending, f"VPN not ready: {record.error}", record.log_tails)
@@ -209,7 +212,7 @@ def run_session(
             run_id=settings.run_id, vpn=vpn, profile=profile, repetition=session.repetition,
             started_at=started, ended_at=now(), status=Status.OK,
             overlay_addresses=addresses, ready_after_s=ready_after,
-            vpn_version=_version(adapter, testbed), details=adapter.details(),
+            vpn_version=state.vpn_version, details=adapter.details(),
             interfaces=_interfaces(testbed),
         )
         sink.add_session(record)
