@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import abstractmethod
+from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 from harness.parsing.iperf3 import Iperf3Error
 from harness.records.models import Metrics, Status
 from harness.topology import Link
-from harness.workloads.base import Measurement, WorkloadContext, now
+from harness.workloads.base import Measurement, Workload, WorkloadContext, now
 from harness.workloads.iperf_server import ServerError, iperf3_server
 
 
@@ -60,3 +62,19 @@ def measure(
     if measurement.status is not Status.OK:
         measurement.log_tails[f"{target.name}/iperf3-server"] = server_log
     return measurement
+
+
+class LinkByLinkIperf(Workload):
+    """An iperf3 test run on one link after the other; subclasses choose flags and parser."""
+
+    binaries = ("iperf3",)
+    iperf_args: ClassVar[tuple[str, ...]]
+
+    @abstractmethod
+    def parse(self, text: str) -> Metrics:
+        """Metrics from iperf3's JSON output."""
+
+    def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:
+        for link in links:
+            yield measure(ctx, link, list(self.iperf_args), self.parse,
+                          server_name=f"iperf3-{self.kind.value}-{link.target}")

@@ -23,7 +23,7 @@ class ParallelTcpWorkload(Workload):
         group = f"parallel-{uuid.uuid4().hex[:8]}"
         with ThreadPoolExecutor(max_workers=len(links)) as pool:
             futures = [
-                pool.submit(iperf.measure, ctx, link, TCP_ARGS, parse_tcp,
+                pool.submit(iperf.measure, ctx, link, list(TCP_ARGS), parse_tcp,
                             server_name=f"iperf3-parallel-{link.target}")
                 for link in links
             ]

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from harness.parsing.iperf3 import parse_tcp
-from harness.records.models import TestKind
-from harness.topology import Link
-from harness.workloads import iperf
-from harness.workloads.base import Measurement, Workload, WorkloadContext
+from harness.records.models import TcpMetrics, TestKind
+from harness.workloads.iperf import LinkByLinkIperf
 
-TCP_ARGS = ["--bidir", "--zerocopy"]
+TCP_ARGS = ("--bidir", "--zerocopy")
 
 
-class TcpWorkload(Workload):
+class TcpWorkload(LinkByLinkIperf):
     kind = TestKind.TCP
-    binaries = ("iperf3",)
+    iperf_args = TCP_ARGS
 
-    def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:
-        for link in links:
-            yield iperf.measure(ctx, link, TCP_ARGS, parse_tcp,
-                                server_name=f"iperf3-tcp-{link.target}")
+    def parse(self, text: str) -> TcpMetrics:
+        return parse_tcp(text)

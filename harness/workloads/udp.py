@@ -6,22 +6,14 @@ the CPUs of the same hosts, not the VPN.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from harness.parsing.iperf3 import parse_udp
-from harness.records.models import TestKind
-from harness.topology import Link
-from harness.workloads import iperf
-from harness.workloads.base import Measurement, Workload, WorkloadContext
-
-UDP_ARGS = ["--udp", "--bitrate", "0", "--udp-counters-64bit"]
+from harness.records.models import TestKind, UdpMetrics
+from harness.workloads.iperf import LinkByLinkIperf
 
 
-class UdpWorkload(Workload):
+class UdpWorkload(LinkByLinkIperf):
     kind = TestKind.UDP
-    binaries = ("iperf3",)
+    iperf_args = ("--udp", "--bitrate", "0", "--udp-counters-64bit")
 
-    def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:
-        for link in links:
-            yield iperf.measure(ctx, link, UDP_ARGS, parse_udp,
-                                server_name=f"iperf3-udp-{link.target}")
+    def parse(self, text: str) -> UdpMetrics:
+        return parse_udp(text)
