@@ -10,8 +10,11 @@ LINKEMU_SOURCES := $(shell find $(LINKEMU_DIR) -name '*.go' -o -name go.mod)
 RESULTS ?= results
 # A short bench: every VPN runnable here, a few seconds per test.
 BENCH_ARGS ?= --duration 5 --ping-count 25
+# VPNs built from registries by scripts/build-extra-vpns.sh (make extras) land here.
+EXTRA_BIN ?= /opt/vpn-bench-extra/bin
+BENCH_PATH := $(if $(wildcard $(EXTRA_BIN)),$(EXTRA_BIN):)$(PATH)
 
-.PHONY: setup bench test lint unit clean-testbeds
+.PHONY: setup bench extras test lint unit clean-testbeds
 
 setup: $(STAMP) $(LINKEMU)
 
@@ -19,7 +22,7 @@ $(STAMP): pyproject.toml .ci/apt-packages scripts/install-system-packages.sh
 	scripts/install-system-packages.sh .ci/apt-packages
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,easytier]'
 	touch $(STAMP)
 
 # The userspace impairment switch (used where the kernel has no sch_netem).
@@ -27,7 +30,11 @@ $(LINKEMU): $(LINKEMU_SOURCES) | $(STAMP)
 	cd $(LINKEMU_DIR) && $(GO) build -trimpath -o $(abspath $(LINKEMU)) ./cmd/vpb-linkemu
 
 bench: setup
-	$(BIN)/vpn-bench run --out $(RESULTS) $(BENCH_ARGS)
+	PATH="$(BENCH_PATH)" $(BIN)/vpn-bench run --out $(RESULTS) $(BENCH_ARGS)
+
+# Optional: Headscale+Tailscale and VpnCloud from the Go proxy and crates.io (~9 min cold).
+extras:
+	scripts/build-extra-vpns.sh --prefix $(dir $(EXTRA_BIN))
 
 lint: setup
 	$(BIN)/ruff check .

@@ -113,6 +113,16 @@ def clean(
         console.print("nothing to clean")
 
 
+def _register_subcommands() -> None:
+    """Commands whose code lives with their own package."""
+    from analysis.cli import analysis_command
+
+    app.command("analysis")(analysis_command)
+
+
+_register_subcommands()
+
+
 def main() -> None:
     """Console script: map expected errors to messages and exit codes."""
     try:

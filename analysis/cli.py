@@ -1,0 +1,63 @@
+"""Command-line entry points: ``vpn-bench analysis`` and ``python -m analysis``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analysis.errors import AnalysisInputError
+from analysis.formats import FORMATS
+
+EXIT_BAD_INPUT = 2
+
+
+def run_analysis(results_dir: Path, out_dir: Path | None, input_format: str = "auto") -> Path:
+    """Analyse ``results_dir`` and write every output into ``out_dir``; returns that dir.
+
+    Raises :class:`AnalysisInputError` for unusable input, before writing anything.
+    """
+    # Imported here so that `vpn-bench` starts without loading polars and plotnine.
+    from analysis.importers.detect import validate_format
+    from analysis.pipeline import analyse, check_writable, default_out_dir, write_outputs
+
+    validate_format(input_format)
+    target = out_dir if out_dir is not None else default_out_dir(results_dir)
+    analysis = analyse(results_dir, input_format)
+    check_writable(target)
+    write_outputs(analysis, target)
+    return target
+
+
+def analysis_command(
+    results_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A run directory, a directory of run directories, or a legacy result root.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Output directory "
+                     "[default: results/analysis/<name of RESULTS_DIR>]."),
+    ] = None,
+    input_format: Annotated[
+        str,
+        typer.Option("--format", help=f"Input format: {' | '.join(FORMATS)}."),
+    ] = "auto",
+) -> None:
+    """Write metrics.csv/parquet, figures (PNG+SVG) and a self-contained report.html."""
+    try:
+        written = run_analysis(results_dir, out, input_format)
+    except AnalysisInputError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from error
+    typer.echo(f"analysis written to {written} (open {written / 'report.html'})")
+
+
+def main() -> None:
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+    app.command()(analysis_command)
+    app()

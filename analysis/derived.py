@@ -1,0 +1,177 @@
+"""Metrics computed from other metrics or from outcomes and phase timings.
+
+All functions take and return frames with the aggregated row shape
+(vpn, profile, test, metric, link, value, n, min, max, median, q1, q3, stddev).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from analysis.aggregate import spread
+from analysis.catalogue import ALL, SPREAD_COLUMNS, time_metric
+from analysis.ordering import REFERENCE_VPN
+
+ROW_COLUMNS = ["vpn", "profile", "test", "metric", "link", "value", "n", *SPREAD_COLUMNS]
+_NO_SPREAD = [pl.lit(None, dtype=pl.Float64).alias(c) for c in SPREAD_COLUMNS]
+
+
+def _metric(rows: pl.DataFrame, name: str) -> pl.DataFrame:
+    return rows.filter(pl.col("metric") == name)
+
+
+def _scaled_spread(factor: pl.Expr) -> list[pl.Expr]:
+    """A constant positive factor scales every spread statistic the same way."""
+    return [(pl.col(c) * factor).alias(c) for c in SPREAD_COLUMNS]
+
+
+def throughput_pct_internal(rows: pl.DataFrame) -> pl.DataFrame:
+    """100 × TCP throughput / the reference's on the same profile and link."""
+    throughput = _metric(rows, "tcp.throughput_mbps")
+    reference = throughput.filter(pl.col("vpn").str.to_lowercase() == REFERENCE_VPN).select(
+        "profile", "link", pl.col("value").alias("reference")
+    )
+    factor = 100.0 / pl.col("reference")
+    return (
+        throughput.join(reference, on=["profile", "link"], how="inner")
+        .filter(pl.col("reference") > 0)
+        .with_columns(
+            (pl.col("value") * factor).alias("value"),
+            *_scaled_spread(factor),
+            pl.lit("tcp.throughput_pct_internal").alias("metric"),
+        )
+        .select(ROW_COLUMNS)
+    )
+
+
+def spike_ratio(rows: pl.DataFrame) -> pl.DataFrame:
+    """Max / average RTT per link; for ``all`` the ratio of the two aggregates."""
+    keys = ["vpn", "profile", "test", "link"]
+    maximum = _metric(rows, "ping.rtt_max_ms").select(*keys, pl.col("value").alias("rtt_max"))
+    return (
+        _metric(rows, "ping.rtt_avg_ms")
+        .join(maximum, on=keys, how="inner")
+        .filter(pl.col("value") > 0)
+        .with_columns(
+            (pl.col("rtt_max") / pl.col("value")).alias("value"),
+            pl.lit("ping.spike_ratio").alias("metric"),
+            *_NO_SPREAD,
+        )
+        .select(ROW_COLUMNS)
+    )
+
+
+def scaling_factor(rows: pl.DataFrame) -> pl.DataFrame:
+    """Concurrent-links total over single-stream throughput (both ``link=all``)."""
+    single = (
+        _metric(rows, "tcp.throughput_mbps")
+        .filter(pl.col("link") == ALL)
+        .select("vpn", "profile", pl.col("value").alias("single"))
+    )
+    factor = 1.0 / pl.col("single")
+    return (
+        _metric(rows, "parallel.throughput_mbps")
+        .filter(pl.col("link") == ALL)
+        .join(single, on=["vpn", "profile"], how="inner")
+        .filter(pl.col("single") > 0)
+        .with_columns(
+            (pl.col("value") * factor).alias("value"),
+            *_scaled_spread(factor),
+            pl.lit("parallel.scaling_factor").alias("metric"),
+        )
+        .select(ROW_COLUMNS)
+    )
+
+
+def _rate_rows(outcomes: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    attempts = pl.len()
+    failures = (~pl.col("ok")).sum()
+    grouped = outcomes.group_by(keys).agg(
+        (100.0 * pl.col("ok").sum() / attempts).alias("rate"),
+        failures.cast(pl.Float64).alias("failures"),
+        attempts.cast(pl.Int64).alias("n"),
+    )
+    return grouped.unpivot(
+        index=[*keys, "n"], on=["rate", "failures"], variable_name="kind", value_name="value"
+    ).with_columns(
+        pl.when(pl.col("kind") == "rate")
+        .then(pl.lit("run.success_rate_pct"))
+        .otherwise(pl.lit("run.failures"))
+        .alias("metric")
+    )
+
+
+def success_rows(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """Success rate and failure count per VPN, per profile and overall, per test kind and
+    over all kinds. The unit is one attempt: a test on one link in one repetition (and,
+    for our records, one VPN bring-up)."""
+    lazy = outcomes.lazy()
+    scopes = []
+    for profile_scoped in (True, False):
+        for test_scoped in (True, False):
+            keys = ["vpn", *(["profile"] if profile_scoped else []),
+                    *(["test"] if test_scoped else [])]
+            frame = _rate_rows(lazy, keys)
+            if not profile_scoped:
+                frame = frame.with_columns(pl.lit(ALL).alias("profile"))
+            if not test_scoped:
+                frame = frame.with_columns(pl.lit(ALL).alias("test"))
+            scopes.append(frame.with_columns(pl.lit(ALL).alias("link"), *_NO_SPREAD))
+    return pl.concat([s.select(ROW_COLUMNS) for s in scopes], how="vertical_relaxed").collect()
+
+
+def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
+    """``time.<phase>_s`` (sum) and ``time.<phase>_pct`` (share of the scope's total).
+
+    Scopes: (vpn, profile), (vpn, all profiles), (all VPNs, profile), (all, all).
+    Phases not booked to a profile (installation) only count in the ``all``-profile
+    scopes; phases not booked to a VPN only in the ``all``-VPN scopes.
+    """
+    lazy = phases.lazy()
+    scoped = []
+    for by_vpn in (True, False):
+        for by_profile in (True, False):
+            frame = lazy
+            if by_vpn:
+                frame = frame.filter(pl.col("vpn").is_not_null())
+            else:
+                frame = frame.with_columns(pl.lit(ALL).alias("vpn"))
+            if by_profile:
+                frame = frame.filter(pl.col("profile").is_not_null())
+            else:
+                frame = frame.with_columns(pl.lit(ALL).alias("profile"))
+            scoped.append(frame)
+    keys = ["vpn", "profile"]
+    per_phase = (
+        pl.concat(scoped, how="vertical_relaxed")
+        .group_by([*keys, "phase"])
+        .agg(
+            pl.col("duration_s").sum().alias("seconds"),
+            pl.len().cast(pl.Int64).alias("n"),
+            *spread("duration_s"),
+        )
+        .with_columns(pl.col("seconds").sum().over(keys).alias("scope_total"))
+    )
+    seconds = per_phase.with_columns(
+        pl.col("seconds").alias("value"),
+        (pl.lit("time.") + pl.col("phase") + pl.lit("_s")).alias("metric"),
+    )
+    percent = per_phase.with_columns(
+        pl.when(pl.col("scope_total") > 0)
+        .then(100.0 * pl.col("seconds") / pl.col("scope_total"))
+        .otherwise(None)
+        .alias("value"),
+        (pl.lit("time.") + pl.col("phase") + pl.lit("_pct")).alias("metric"),
+        *_NO_SPREAD,
+    )
+    totals = (
+        per_phase.group_by(keys)
+        .agg(pl.col("seconds").sum().alias("value"), pl.col("n").sum().alias("n"))
+        .with_columns(pl.lit(time_metric("total", "s")).alias("metric"), *_NO_SPREAD)
+    )
+    common = [pl.lit(ALL).alias("test"), pl.lit(ALL).alias("link")]
+    return pl.concat(
+        [f.with_columns(*common).select(ROW_COLUMNS) for f in (seconds, percent, totals)],
+        how="vertical_relaxed",
+    ).collect()
+

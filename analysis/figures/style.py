@@ -1,0 +1,78 @@
+# mypy: disable-error-code="no-untyped-call"
+# (plotnine leaves aes() and theme() unannotated.)
+"""One look for every figure: VPN colours and order, the reference styling, the theme.
+
+The colour of a VPN is fixed by its name, not by its position in a particular dataset,
+so the same VPN keeps its colour across figures *and* across reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import pandas as pd  # type: ignore[import-untyped]
+import plotnine as p9
+import polars as pl
+
+from analysis.ordering import is_reference, vpn_order
+
+REFERENCE_COLOUR = "#4d4d4d"
+"""Internal (no VPN) is always neutral dark grey, and drawn dashed where lines are used."""
+
+KNOWN_COLOURS: dict[str, str] = {
+    "wireguard": "#0072B2",
+    "zerotier": "#E69F00",
+    "headscale": "#009E73",
+    "tailscale": "#009E73",
+    "yggdrasil": "#D55E00",
+    "nebula": "#CC79A7",
+    "easytier": "#56B4E9",
+    "vpncloud": "#B8860B",
+    "hyprspace": "#6A3D9A",
+    "tinc": "#8C564B",
+    "mycelium": "#17BECF",
+}
+SPARE_COLOURS = ("#1B9E77", "#7570B3", "#E7298A", "#66A61E", "#A6761D", "#E6AB02", "#386CB0")
+
+FAILED_COLOUR = "#C0392B"
+DPI = 110
+
+
+def vpn_palette(vpns: Iterable[str]) -> dict[str, str]:
+    """Colour per VPN name: reference grey, known names fixed, others from spare colours."""
+    palette: dict[str, str] = {}
+    spare = iter(SPARE_COLOURS * 4)
+    for vpn in vpn_order(vpns):
+        if is_reference(vpn):
+            palette[vpn] = REFERENCE_COLOUR
+        elif vpn.lower() in KNOWN_COLOURS:
+            palette[vpn] = KNOWN_COLOURS[vpn.lower()]
+        else:
+            palette[vpn] = next(spare)
+    return palette
+
+
+def theme() -> p9.theme:
+    return p9.theme_bw(base_size=10) + p9.theme(
+        axis_text_x=p9.element_text(rotation=40, ha="right"),
+        strip_background=p9.element_rect(fill="#eeeeee"),
+        plot_title=p9.element_text(weight="bold", size=11),
+        legend_position="none",
+        panel_grid_minor=p9.element_blank(),
+    )
+
+
+def to_plot_frame(
+    frame: pl.DataFrame, categories: Mapping[str, list[str]] | None = None
+) -> pd.DataFrame:
+    """A pandas frame for plotnine, with ordered categoricals for the given columns.
+
+    Every layer of a figure must use the same category lists, or plotnine mixes up
+    positions. Plotnine needs pandas; converting by hand avoids a pyarrow dependency.
+    """
+    table = pd.DataFrame(frame.to_dict(as_series=False))
+    for column, order in (categories or {}).items():
+        if column in table.columns:
+            table[column] = pd.Categorical(table[column], categories=order, ordered=True)
+    return table
+

@@ -1,0 +1,3 @@
+"""Input formats the analysis reads (a light module: the CLI imports it at startup)."""
+
+FORMATS: tuple[str, ...] = ("auto", "records", "legacy")

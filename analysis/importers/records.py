@@ -1,0 +1,273 @@
+"""Importer for our own run directories (``harness.records``; the harness owns the schema).
+
+A results directory is a run directory (it has ``manifest.json``) or contains run
+directories as direct children. Each manifest lists its record and session files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from analysis.catalogue import ALL, phase_name
+from analysis.dataset import Dataset, DatasetBuilder, MetadataTable
+from analysis.errors import AnalysisInputError
+from analysis.importers.records_map import TEST_NAMES, record_values, sample_of
+from harness.records.models import (
+    SCHEMA_VERSION,
+    ResultRecord,
+    RunManifest,
+    SessionRecord,
+    Status,
+)
+from harness.records.store import MANIFEST
+
+FORMAT = "records"
+SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def find_run_dirs(results_dir: Path) -> list[Path]:
+    """``results_dir`` itself if it is a run directory, else its run-directory children."""
+    if (results_dir / MANIFEST).is_file():
+        return [results_dir]
+    if not results_dir.is_dir():
+        return []
+    return sorted(p for p in results_dir.iterdir() if (p / MANIFEST).is_file())
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_bytes())
+    except FileNotFoundError as error:
+        raise AnalysisInputError(f"{path}: file listed in the manifest is missing") from error
+    except (OSError, ValueError) as error:
+        raise AnalysisInputError(f"{path}: not readable JSON ({error})") from error
+    if not isinstance(document, dict):
+        raise AnalysisInputError(f"{path}: expected a JSON object")
+    return document
+
+
+def _schema_version(document: dict[str, Any]) -> object:
+    return document.get("schema_version", "missing")
+
+
+def check_schema_versions(run_dirs: Iterable[Path]) -> None:
+    """Refuse manifests of a schema this analysis does not know, naming each one."""
+    problems = []
+    for run_dir in run_dirs:
+        version = _schema_version(_read_json(run_dir / MANIFEST))
+        if version not in SUPPORTED_SCHEMA_VERSIONS:
+            problems.append(f"{run_dir / MANIFEST}: schema_version {version}")
+    if problems:
+        supported = ", ".join(str(v) for v in sorted(SUPPORTED_SCHEMA_VERSIONS))
+        raise AnalysisInputError(
+            "unsupported record schema version(s): "
+            + "; ".join(problems)
+            + f". This analysis reads schema_version {supported}."
+        )
+
+
+def _drop_path(document: Any, location: tuple[int | str, ...]) -> None:
+    """Remove the key at ``location``; steps that are not keys (union tags) are skipped."""
+    current = document
+    for step in location[:-1]:
+        is_key = isinstance(current, dict) and step in current
+        is_index = isinstance(current, list) and isinstance(step, int) and step < len(current)
+        if is_key or is_index:
+            current = current[step]
+    if isinstance(current, dict):
+        current.pop(location[-1], None)
+
+
+def validate_tolerant(
+    model: type[Model], document: dict[str, Any], path: Path
+) -> tuple[Model, list[str]]:
+    """Validate, ignoring fields the schema does not know yet (and saying which)."""
+    try:
+        return model.model_validate(document), []
+    except ValidationError as error:
+        errors = error.errors()
+        if any(e["type"] != "extra_forbidden" for e in errors):
+            first = errors[0]
+            where = ".".join(str(step) for step in first["loc"]) or "(document)"
+            raise AnalysisInputError(
+                f"{path}: does not match the {model.__name__} schema "
+                f"(schema_version {_schema_version(document)}): {where}: {first['msg']}"
+            ) from error
+    unknown = [".".join(str(step) for step in e["loc"]) for e in errors]
+    for location in (tuple(e["loc"]) for e in errors):
+        _drop_path(document, location)
+    try:
+        return model.model_validate(document), unknown
+    except ValidationError as error:
+        raise AnalysisInputError(f"{path}: does not match {model.__name__}: {error}") from error
+
+
+class RecordsImporter:
+    """Reads every run directory and fills one :class:`DatasetBuilder`."""
+
+    def __init__(self, results_dir: Path, run_dirs: list[Path]) -> None:
+        self.results_dir = results_dir
+        self.run_dirs = run_dirs
+        self.out = DatasetBuilder()
+        self.hosts: list[str] = []
+        self.unknown_fields: set[str] = set()
+        self.vpn_versions: dict[str, str] = {}
+        self.tool_versions: dict[str, str] = {}
+        self.interfaces: dict[tuple[str, str, str], int] = {}
+
+    def load(self) -> Dataset:
+        check_schema_versions(self.run_dirs)
+        manifests = []
+        for run_dir in self.run_dirs:
+            manifest = self._load(RunManifest, run_dir / MANIFEST)
+            manifests.append(manifest)
+            self._load_run(run_dir, manifest)
+        if self.unknown_fields:
+            self.out.notes.append(
+                "Fields unknown to this analysis were ignored: "
+                + ", ".join(sorted(self.unknown_fields))
+            )
+        self._metadata(manifests)
+        return self.out.build(FORMAT, str(self.results_dir), tuple(self.hosts))
+
+    def _load(self, model: type[Model], path: Path) -> Model:
+        document = _read_json(path)
+        version = _schema_version(document)
+        if version not in SUPPORTED_SCHEMA_VERSIONS:
+            raise AnalysisInputError(
+                f"{path}: schema_version {version} differs from its manifest's; "
+                f"mixed schema versions are not supported (this analysis reads "
+                f"{sorted(SUPPORTED_SCHEMA_VERSIONS)})"
+            )
+        parsed, unknown = validate_tolerant(model, document, path)
+        self.unknown_fields.update(f"{model.__name__}.{name}" for name in unknown)
+        return parsed
+
+    def _load_run(self, run_dir: Path, manifest: RunManifest) -> None:
+        for host in manifest.hosts:
+            if host not in self.hosts:
+                self.hosts.append(host)
+        if not manifest.complete:
+            self.out.notes.append(
+                f"Run {manifest.run_id} is not marked complete (interrupted or still running)."
+            )
+        for rel in manifest.records:
+            self._add_record(self._load(ResultRecord, run_dir / rel), rel)
+        for rel in manifest.sessions:
+            self._add_session(self._load(SessionRecord, run_dir / rel), rel)
+        for timing in manifest.phases:
+            self.out.phase(timing.vpn, timing.profile, phase_name(timing.phase), timing.duration_s)
+
+    def _add_record(self, record: ResultRecord, rel: str) -> None:
+        test = TEST_NAMES.get(record.test, str(record.test))
+        where = (record.vpn, record.profile, test, record.link, sample_of(record))
+        ok = record.status is Status.OK
+        reason = None if ok else (record.error or f"status {record.status.value}")
+        self.out.outcome(where, record.status.value, reason, f"{record.run_id}/{rel}")
+        self.tool_versions.update(record.tool_versions)
+        if ok:
+            for metric, value in record_values(record).items():
+                self.out.observe(where, metric, value)
+
+    def _add_session(self, session: SessionRecord, rel: str) -> None:
+        sample = f"{session.run_id}/rep{session.repetition}"
+        where = (session.vpn, session.profile, "bringup", ALL, sample)
+        ok = session.status is Status.OK
+        reason = None if ok else (session.error or f"status {session.status.value}")
+        self.out.outcome(where, session.status.value, reason, f"{session.run_id}/{rel}")
+        if session.vpn_version:
+            self.vpn_versions[session.vpn] = session.vpn_version
+        for host, interfaces in session.interfaces.items():
+            for name, mtu in interfaces.items():
+                self.interfaces[(session.vpn, host, name)] = mtu
+        if ok:
+            where = (session.vpn, session.profile, "reconnect", ALL, sample)
+            self.out.observe(where, "reconnect.bringup_s", session.ready_after_s)
+
+    def _metadata(self, manifests: list[RunManifest]) -> None:
+        runs = tuple(
+            (
+                m.run_id,
+                m.started_at.isoformat(timespec="seconds"),
+                m.ended_at.isoformat(timespec="seconds") if m.ended_at else "",
+                m.backend,
+                "yes" if m.complete else "no",
+                " ".join(m.command_line),
+            )
+            for m in manifests
+        )
+        self.out.metadata.append(
+            MetadataTable("Runs", ("run", "started", "ended", "backend", "complete", "command"),
+                          runs)
+        )
+        self.out.metadata.append(
+            MetadataTable(
+                "Source",
+                ("field", "value"),
+                (
+                    ("format", "vpn-bench run records"),
+                    ("directory", str(self.results_dir)),
+                    ("hosts (ring order)", " → ".join(self.hosts)),
+                ),
+            )
+        )
+        for manifest in manifests:
+            self.out.metadata.extend(metadata_tables(manifest.run_id, manifest.metadata))
+        if self.interfaces:
+            self.out.metadata.append(
+                MetadataTable(
+                    "Interface MTU once the VPN was up",
+                    ("vpn", "host", "interface", "MTU"),
+                    tuple((vpn, host, name, str(mtu))
+                          for (vpn, host, name), mtu in sorted(self.interfaces.items())),
+                )
+            )
+        versions = [(f"VPN {vpn}", v) for vpn, v in sorted(self.vpn_versions.items())]
+        versions += sorted(self.tool_versions.items())
+        if versions:
+            self.out.metadata.append(MetadataTable("Versions", ("component", "version"),
+                                                   tuple(versions)))
+
+
+def _flatten(prefix: str, value: object) -> list[tuple[str, str]]:
+    if isinstance(value, dict):
+        rows: list[tuple[str, str]] = []
+        for key, inner in value.items():
+            rows.extend(_flatten(f"{prefix}.{key}" if prefix else str(key), inner))
+        return rows
+    if isinstance(value, list | tuple):
+        return [(prefix, json.dumps(value, default=str))]
+    return [(prefix, str(value))]
+
+
+def metadata_tables(run_id: str, metadata: dict[str, object]) -> list[MetadataTable]:
+    """Run metadata as tables: one per nested section, scalars together."""
+    scalars = [(k, v) for k, v in metadata.items() if not isinstance(v, dict)]
+    tables = []
+    if scalars:
+        rows = [row for key, value in scalars for row in _flatten(key, value)]
+        tables.append(MetadataTable(f"Run {run_id}", ("key", "value"), tuple(rows)))
+    for key, value in metadata.items():
+        if isinstance(value, dict):
+            tables.append(
+                MetadataTable(f"{key} (run {run_id})", ("key", "value"),
+                              tuple(_flatten("", value)))
+            )
+    return tables
+
+
+def load_records(results_dir: Path) -> Dataset:
+    run_dirs = find_run_dirs(results_dir)
+    if not run_dirs:
+        raise AnalysisInputError(
+            f"{results_dir}: no run directory found (expected {MANIFEST} in it or in one "
+            "of its subdirectories)"
+        )
+    return RecordsImporter(results_dir, run_dirs).load()
