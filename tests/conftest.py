@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from harness.testbed.local.names import TestbedNames, testbed_id_of_netns
+from harness.testbed.local.registry import owner_alive
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -40,6 +44,40 @@ def our_netns() -> list[str]:
             if line.strip() and line.startswith("vpb-")]
 
 
+def netns_owned_by(pid: int) -> list[str]:
+    """Our namespaces whose testbed was built by process ``pid`` (never touch others')."""
+    owned = []
+    for netns in our_netns():
+        testbed_id = testbed_id_of_netns(netns)
+        if testbed_id is None:
+            continue
+        try:
+            record = json.loads(TestbedNames(testbed_id).registry_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if record.get("owner_pid") == pid:
+            owned.append(netns)
+    return owned
+
+
+def _run_by_someone_else(netns: str) -> bool:
+    """A testbed whose owning harness is another live process (a concurrent session)."""
+    testbed_id = testbed_id_of_netns(netns)
+    if testbed_id is None:
+        return False
+    names = TestbedNames(testbed_id)
+    try:
+        owner = json.loads(names.registry_file.read_text()).get("owner_pid")
+    except (OSError, ValueError):
+        return False
+    return owner != os.getpid() and owner_alive(names)
+
+
+def leftover_netns() -> list[str]:
+    """Our namespaces that no live harness other than this test process owns."""
+    return [netns for netns in our_netns() if not _run_by_someone_else(netns)]
+
+
 #: Programs the harness starts; none may outlive the test session.
 OUR_PROGRAMS = {"iperf3", "wireguard-go", "tincd", "nebula", "yggdrasil", "vpb-linkemu",
                 "tailscaled", "headscale", "vpncloud", "hyprspace", "easytier-core",
@@ -47,11 +85,12 @@ OUR_PROGRAMS = {"iperf3", "wireguard-go", "tincd", "nebula", "yggdrasil", "vpb-l
 
 
 def _foreign_netns_inodes() -> set[int]:
-    """Namespaces that exist and are not ours: processes in them belong to someone else."""
+    """Namespaces that are not this session's: processes in them belong to someone else."""
     netns_dir = Path("/run/netns")
     if not netns_dir.is_dir():
         return set()
-    return {path.stat().st_ino for path in netns_dir.iterdir() if not path.name.startswith("vpb-")}
+    return {path.stat().st_ino for path in netns_dir.iterdir()
+            if not path.name.startswith("vpb-") or _run_by_someone_else(path.name)}
 
 
 def running_programs() -> set[tuple[int, str]]:
@@ -76,8 +115,10 @@ def no_leftovers_after_session() -> Iterator[None]:
     before = running_programs()
     yield
     if NAMESPACES_WORK:
-        leftovers = our_netns()
-        state = list(Path("/tmp/vpn-bench").glob("*")) if Path("/tmp/vpn-bench").exists() else []
+        leftovers = leftover_netns()
+        live_ids = {testbed_id_of_netns(n) for n in our_netns() if _run_by_someone_else(n)}
+        state = [path for path in Path("/tmp/vpn-bench").glob("*") if path.name not in live_ids] \
+            if Path("/tmp/vpn-bench").exists() else []
         processes = running_programs() - before
         assert not leftovers and not state and not processes, (
             f"tests left behind: namespaces {leftovers}, state {state}, processes {processes}")

@@ -27,7 +27,8 @@ VpnOption = Annotated[list[str], typer.Option(
 TestOption = Annotated[list[str], typer.Option(
     "--test", help="Test(s): parallel_tcp, tcp, udp, ping; 'all'.")]
 ProfileOption = Annotated[list[str], typer.Option(
-    "--profile", help="Impairment profile(s); 'all'.")]
+    "--profile", help="Impairment profile(s): baseline, low, medium, high, custom ones from "
+                      "--plan; comma list; 'all' [default: baseline].")]
 
 
 @app.command()
@@ -52,6 +53,13 @@ def run(
         help="Finish an interrupted run: measure only cells without an ok record.")] = None,
     force: Annotated[bool, typer.Option(
         help="With --resume: measure every cell again.")] = False,
+    engine: Annotated[str | None, typer.Option(
+        help="Impairment engine: auto (tc netem if the kernel has it, else the userspace "
+             "link), tc, userspace [default: auto].")] = None,
+    tcp_tuning: Annotated[str | None, typer.Option(
+        help="Host TCP sysctls: none, reorder-tolerant [default: none].")] = None,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of the impairment draws [default: random, recorded].")] = None,
     offloads: Annotated[str, typer.Option(
         help="LAN segmentation offloads: default, on, off.")] = "default",
     ready_timeout: Annotated[float | None, typer.Option(
@@ -72,7 +80,8 @@ def run(
         ping_interval_s=ping_interval, hosts=hosts, out_dir=out, repetitions=repeat,
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
-        plan_file=plan, resume=resume, force=force,
+        plan_file=plan, resume=resume, force=force, engine=engine, tcp_tuning=tcp_tuning,
+        seed=seed,
     )
     raise typer.Exit(execute(request, console))
 
@@ -116,8 +125,10 @@ def clean(
 def _register_subcommands() -> None:
     """Commands whose code lives with their own package."""
     from analysis.cli import analysis_command
+    from harness.impairment.cli import impair_check_command
 
     app.command("analysis")(analysis_command)
+    app.command("impair-check")(impair_check_command)
 
 
 _register_subcommands()

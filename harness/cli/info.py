@@ -9,7 +9,8 @@ from rich.console import Console
 from rich.table import Table
 
 from harness import probes
-from harness.cli.run_command import PROFILES, availability, known_vpns
+from harness.cli.run_command import availability, known_vpns
+from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.metadata import _first_line
 from harness.vpns.registry import create_adapter
 from harness.workloads.registry import DEFAULT_TESTS, WORKLOADS
@@ -35,7 +36,8 @@ def print_list(console: Console) -> None:
         table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
     console.print(table)
     console.print("tests: " + ", ".join(test.value for test in DEFAULT_TESTS))
-    console.print("profiles: " + ", ".join(PROFILES))
+    console.print("profiles: " + ", ".join(BUILTIN_PROFILES)
+                  + " (custom ones from a plan file's [impairment.<name>] tables)")
 
 
 def _version_line(binary: str) -> str:

@@ -6,6 +6,7 @@ Precedence: command-line flags, then the plan file (``--plan``), then built-in d
 from __future__ import annotations
 
 import contextlib
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -14,6 +15,9 @@ from rich.console import Console
 
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
+from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
+from harness.impairment.selection import parse_engine_preference
+from harness.impairment.tuning import parse_tcp_tuning
 from harness.records.models import Status, TestKind
 from harness.records.store import RunStore
 from harness.runner.plan import REFERENCE_VPN, RunPlan, TestPolicy
@@ -29,7 +33,6 @@ from harness.vpns.registry import ADAPTERS, create_adapter
 from harness.workloads.base import WorkloadSettings
 from harness.workloads.registry import DEFAULT_TESTS
 
-PROFILES = ("baseline",)
 OFFLOAD_MODES = ("default", "on", "off")
 TEST_NAMES = [test.value for test in DEFAULT_TESTS]
 
@@ -53,6 +56,9 @@ class RunRequest:
     plan_file: Path | None = None
     resume: Path | None = None
     force: bool = False
+    engine: str | None = None
+    tcp_tuning: str | None = None
+    seed: int | None = None
 
 
 def known_vpns() -> dict[str, VpnSettings]:
@@ -119,18 +125,24 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
              if reasons[name] and not requested]
 
     tests = _tests(request.tests or spec.tests or [])
-    profiles = parse_names(request.profiles or spec.profiles or [], list(PROFILES), "profile",
-                           default=["baseline"])
+    custom = custom_profiles(spec.impairment)
+    definitions = known_profiles(custom)
+    profiles = [profile.name for profile in
+                resolve_profiles(request.profiles or spec.profiles or ["baseline"], custom)]
+    vpn_profiles: dict[str, list[str]] = {}
     for name, section in spec.vpn.items():
         if name not in vpns:
             raise UsageError(f"plan file has [vpn.{name}] but {name!r} is not in the plan's "
                              f"VPNs ({', '.join(vpns)})")
         if section.profiles:
-            parse_names(section.profiles, list(PROFILES), f"profile in [vpn.{name}]", [])
+            vpn_profiles[name] = [p.name for p in resolve_profiles(section.profiles, custom)]
     for name in spec.profile:
-        parse_names([name], list(PROFILES), "profile section", [])
+        parse_names([name], list(definitions), "profile section", [])
     for name in spec.test:
         parse_names([name], TEST_NAMES, "test section", [])
+    engine = parse_engine_preference(_first(request.engine, spec.engine, default="auto"))
+    tuning = parse_tcp_tuning(_first(request.tcp_tuning, spec.tcp_tuning, default="none"))
+    used = set(profiles) | {p for names in vpn_profiles.values() for p in names}
 
     testbed = load_testbed()
     workload = WorkloadSettings(
@@ -147,8 +159,7 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
         repetitions=_first(request.repetitions, spec.repetitions, default=1),
         vpn_tests={name: _tests(section.tests, f"test in [vpn.{name}]")
                    for name, section in spec.vpn.items() if section.tests},
-        vpn_profiles={name: parse_names(section.profiles, list(PROFILES), "profile", [])
-                      for name, section in spec.vpn.items() if section.profiles},
+        vpn_profiles=vpn_profiles,
         profile_tests={name: _tests(section.tests, f"test in [profile.{name}]")
                        for name, section in spec.profile.items() if section.tests},
         profile_workload={
@@ -160,12 +171,19 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
         policies={TestKind(name): TestPolicy(timeout_s=section.timeout, retries=section.retries,
                                              backoff_s=_first(section.backoff, default=2.0))
                   for name, section in spec.test.items()},
+        profile_definitions={name: definitions[name] for name in sorted(used)},
+        engine=engine,
+        tcp_tuning=tuning,
+        seed=_first(request.seed, spec.seed, default=secrets.randbits(31)),
     )
     return plan, {name: vpn_settings[name] for name in vpns}, notes
 
 
 def describe_plan(plan: RunPlan) -> str:
-    lines = [f"hosts: {', '.join(plan.hosts)}", f"sessions ({len(plan.sessions())}):"]
+    lines = [f"hosts: {', '.join(plan.hosts)}",
+             f"impairment engine: {plan.engine}; TCP tuning: {plan.tcp_tuning}; "
+             f"seed: {plan.seed}",
+             f"sessions ({len(plan.sessions())}):"]
     for session in plan.sessions():
         tests = ", ".join(test.value for test in session.tests)
         lines.append(f"  rep {session.repetition}  {session.vpn:<10} {session.profile:<9} "

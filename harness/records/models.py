@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.impairment.record import ImpairmentRecord
+
 SCHEMA_VERSION: Literal[1] = 1
 
 
@@ -198,6 +200,12 @@ class SessionRecord(Strict):
     details: dict[str, str] = Field(default_factory=dict)
     interfaces: dict[str, dict[str, int]] = Field(
         default_factory=dict, description="Host -> interface -> MTU once the VPN was up."
+    )
+    impairment: ImpairmentRecord | None = Field(
+        default=None, description="What was applied to the LAN egresses and what was measured."
+    )
+    tcp_tuning: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="Host -> TCP sysctl -> value set for this session."
     )
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from harness.impairment.model import Profile
+from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.records.models import TestKind
 from harness.topology import ring_links
 from harness.workloads.base import WorkloadSettings
@@ -62,6 +64,15 @@ class RunPlan:
     profile_tests: dict[str, list[TestKind]] = field(default_factory=dict)
     profile_workload: dict[str, dict[str, float | int]] = field(default_factory=dict)
     policies: dict[TestKind, TestPolicy] = field(default_factory=dict)
+    #: Definition of every profile the plan names (kept so a resumed run impairs the same).
+    profile_definitions: dict[str, Profile] = field(
+        default_factory=lambda: dict(BUILTIN_PROFILES))
+    #: Impairment engine preference (auto, tc, userspace), TCP tuning, seed of the draws.
+    engine: str = "auto"
+    tcp_tuning: str = "none"
+    seed: int | None = None
+    #: Probes sent to verify each applied profile before the VPN comes up.
+    verify_probes: int = 500
 
     def vpn_order(self, repetition: int) -> list[str]:
         """The reference first in every round; the others alternate direction per round."""

@@ -19,12 +19,18 @@
     [test.udp]               # per test: timeout of one attempt, retries, back-off
     timeout = 120
     retries = 0
+
+    [impairment.lossy]       # a custom profile (per egress; see docs/impairment.md)
+    delay_ms = 20
+    jitter_ms = 5
+    loss = { model = "random", percent = 1.0 }
 """
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -65,6 +71,11 @@ class PlanFile(_Section):
     vpn: dict[str, VpnSection] = Field(default_factory=dict)
     profile: dict[str, ProfileSection] = Field(default_factory=dict)
     test: dict[str, TestSection] = Field(default_factory=dict)
+    #: Custom impairment profiles, validated by harness.impairment.profiles.
+    impairment: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    engine: str | None = None
+    tcp_tuning: str | None = None
+    seed: int | None = None
 
 
 def load_plan_file(path: Path) -> PlanFile:

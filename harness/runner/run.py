@@ -72,6 +72,7 @@ class _StoreSink:
     def __init__(self, store: RunStore, reporter: ProgressReporter) -> None:
         self.store = store
         self.reporter = reporter
+        self._announced: set[tuple[int, str, str]] = set()
 
     def add_record(self, record: ResultRecord, raw: str, raw_extension: str) -> None:
         try:
@@ -84,8 +85,12 @@ class _StoreSink:
             self.reporter.console.print(f"[red]could not write record[/red] {note}")
 
     def add_session(self, session: SessionRecord) -> None:
+        """Write (or update, at the end of the session) its record; announce it once."""
         self.store.add_session(session)
-        self.reporter.session_ready(session)
+        key = (session.repetition, session.vpn, session.profile)
+        if key not in self._announced:
+            self._announced.add(key)
+            self.reporter.session_ready(session)
 
 
 def plan_to_json(plan: RunPlan) -> dict[str, Any]:

@@ -16,6 +16,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from harness.impairment.check import measure_transit, verify_link
+from harness.impairment.engine import ImpairmentEngine
+from harness.impairment.selection import select_engine
+from harness.impairment.tuning import apply_tcp_tuning
 from harness.monitoring.cpu import CpuSampler
 from harness.records.models import ResultRecord, SessionRecord, Status, TestKind
 from harness.runner.plan import RunPlan, Session
@@ -178,17 +182,27 @@ def run_session(
     clock: PhaseClock,
     on_measurement: Callable[[TestKind, Measurement], None] = lambda test, m: None,
 ) -> SessionRecord:
-    """Run one session; never raises for VPN or test failures (they become records)."""
+    """Run one session; never raises for VPN or test failures (they become records).
+
+    Order: testbed, TCP tuning, impairment (applied and verified on the bare LAN), VPN
+    bring-up and readiness under that impairment, tests; then everything in reverse.
+    """
     state = _SessionRun(session, adapter, settings, sink, clock, on_measurement)
     vpn, profile = session.vpn, session.profile
+    plan = settings.plan
     started = now()
+    engine: ImpairmentEngine | None = None
+    tuning: dict[str, dict[str, str]] = {}
     with contextlib.ExitStack() as stack:
         testbed = stack.enter_context(_timed_testbed(testbed_factory, clock, vpn, profile))
         pending = pending_cells(session, testbed.host_names, settings.completed)
         vpn_ctx = VpnContext(testbed, adapter.settings)
-        stack.callback(lambda: _teardown(adapter, vpn_ctx, clock, vpn, profile))
         state.vpn_version = _version(adapter, testbed)
         try:
+            with clock.phase("impairment", vpn, profile):
+                tuning = apply_tcp_tuning(testbed, plan.tcp_tuning)
+                engine = _impair(stack, testbed, plan, session.profile)
+            stack.callback(lambda: _teardown(adapter, vpn_ctx, clock, vpn, profile))
             with clock.phase("deploy", vpn, profile):
                 adapter.deploy(vpn_ctx)
                 addresses = adapter.overlay_addresses(vpn_ctx)
@@ -204,6 +218,7 @@ def run_session(
                 repetition=session.repetition, started_at=started, ended_at=now(),
                 status=Status.FAILED, error=f"{type(error).__name__}: {error}",
                 log_tails=adapter.log_tails(vpn_ctx), vpn_version=state.vpn_version,
+                impairment=engine.remove() if engine else None, tcp_tuning=tuning,
             )
             sink.add_session(record)
             state.fail_all(pending, f"VPN not ready: {record.error}", record.log_tails)
@@ -213,11 +228,32 @@ def run_session(
             started_at=started, ended_at=now(), status=Status.OK,
             overlay_addresses=addresses, ready_after_s=ready_after,
             vpn_version=state.vpn_version, details=adapter.details(),
-            interfaces=_interfaces(testbed),
+            interfaces=_interfaces(testbed), impairment=engine.record if engine else None,
+            tcp_tuning=tuning,
         )
         sink.add_session(record)
         state.run_tests(pending, testbed, addresses, vpn_ctx)
+        if engine is not None:
+            with clock.phase("impairment", vpn, profile):
+                record = record.model_copy(update={"impairment": engine.remove(),
+                                                   "ended_at": now()})
+            sink.add_session(record)
     return record
+
+
+def _impair(stack: contextlib.ExitStack, testbed: Testbed, plan: RunPlan,
+            profile_name: str) -> ImpairmentEngine | None:
+    """Apply the profile's impairment and verify it by measurement; None at baseline
+    (the plain kernel path). The engine is removed when ``stack`` closes."""
+    profile = plan.profile_definitions[profile_name]
+    if profile.egress is None:
+        return None
+    hosts = testbed.host_names
+    transit = measure_transit(testbed, hosts[0], hosts[1], count=plan.verify_probes)
+    engine = stack.enter_context(select_engine(testbed, plan.engine))
+    engine.apply(testbed, profile, seed=plan.seed)
+    verify_link(testbed, engine, profile, probes=plan.verify_probes, transit_ms=transit)
+    return engine
 
 
 @contextlib.contextmanager

@@ -26,7 +26,7 @@ from harness.vpns.base import VpnAdapter, VpnContext
 from harness.vpns.registry import create_adapter
 from harness.vpns.wireguard import WireGuardAdapter
 from harness.workloads.base import WorkloadSettings
-from tests.conftest import our_netns
+from tests.conftest import netns_owned_by
 from tests.integration.helpers import local_factory
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -50,7 +50,7 @@ def _records(run_dir: Path) -> list[ResultRecord]:
 
 def _pids_named(name: str, host: str) -> list[int]:
     pids = []
-    for netns in our_netns():
+    for netns in netns_owned_by(os.getpid()):
         if netns.endswith(f"-{host}"):
             listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
                                     text=True).stdout.split()

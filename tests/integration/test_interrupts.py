@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import our_netns
+from tests.conftest import leftover_netns, netns_owned_by
 
 pytestmark = pytest.mark.root
 
@@ -24,12 +24,13 @@ def _start_run(out: Path, duration: int = 30) -> subprocess.Popen[str]:
     )
 
 
-def _wait_for_iperf_in_testbed(deadline_s: float = 30) -> list[int]:
-    """PIDs of processes inside our namespaces, once an iperf3 test is running."""
+def _wait_for_iperf_in_testbed(run: subprocess.Popen[str],
+                               deadline_s: float = 30) -> list[int]:
+    """PIDs of processes inside the run's namespaces, once an iperf3 test is running."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         pids: list[int] = []
-        for netns in our_netns():
+        for netns in netns_owned_by(run.pid):
             listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
                                     text=True).stdout.split()
             pids.extend(int(pid) for pid in listed)
@@ -53,10 +54,10 @@ def _alive(pid: int) -> bool:
 def test_clean_removes_what_a_killed_run_left(tmp_path: Path) -> None:
     run = _start_run(tmp_path)
     try:
-        pids = _wait_for_iperf_in_testbed()
+        pids = _wait_for_iperf_in_testbed(run)
         run.kill()
         run.wait(timeout=10)
-        assert our_netns(), "a SIGKILLed harness cannot clean up; debris expected"
+        assert netns_owned_by(run.pid), "a SIGKILLed harness cannot clean up; debris expected"
         assert any(_alive(pid) for pid in pids)
     finally:
         if run.poll() is None:
@@ -65,7 +66,7 @@ def test_clean_removes_what_a_killed_run_left(tmp_path: Path) -> None:
                              text=True, timeout=60)
     assert cleaned.returncode == 0, cleaned.stderr
     assert "removed namespace" in cleaned.stdout
-    assert our_netns() == []
+    assert leftover_netns() == []
     assert not any(_alive(pid) for pid in pids)
     assert not Path("/run/vpn-bench").exists() and not Path("/tmp/vpn-bench").exists()
     again = subprocess.run([sys.executable, "-m", "harness", "clean"], capture_output=True,
@@ -78,14 +79,14 @@ def test_signal_mid_run_tears_everything_down(tmp_path: Path, signum: int,
                                               exit_code: int) -> None:
     run = _start_run(tmp_path)
     try:
-        pids = _wait_for_iperf_in_testbed()
+        pids = _wait_for_iperf_in_testbed(run)
         run.send_signal(signum)
         output, _ = run.communicate(timeout=30)
     finally:
         if run.poll() is None:
             run.kill()
     assert run.returncode == exit_code, output
-    assert our_netns() == []
+    assert leftover_netns() == []
     assert not any(_alive(pid) for pid in pids)
     assert not Path("/tmp/vpn-bench").exists()
     manifests = list(tmp_path.glob("*/manifest.json"))
@@ -101,7 +102,7 @@ def _cells(run_dir: Path) -> set[tuple[str, str, str]]:
 def test_sigterm_then_resume_completes_without_loss_or_duplicates(tmp_path: Path) -> None:
     run = _start_run(tmp_path, duration=3)
     try:
-        _wait_for_iperf_in_testbed()
+        _wait_for_iperf_in_testbed(run)
         run.send_signal(signal.SIGTERM)
         run.communicate(timeout=30)
     finally:
@@ -153,4 +154,4 @@ def test_killed_at_a_random_point_and_resumed_equals_an_uninterrupted_run(
                              timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert _cells(killed_dir) == _cells(full_dir), f"killed after {delay:.1f}s"
-    assert our_netns() == []
+    assert leftover_netns() == []
