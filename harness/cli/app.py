@@ -126,9 +126,11 @@ def _register_subcommands() -> None:
     """Commands whose code lives with their own package."""
     from analysis.cli import analysis_command
     from harness.impairment.cli import impair_check_command
+    from harness.keys.cli import keys_command
 
     app.command("analysis")(analysis_command)
     app.command("impair-check")(impair_check_command)
+    app.command("keys")(keys_command)
 
 
 _register_subcommands()

@@ -207,6 +207,11 @@ class SessionRecord(Strict):
     tcp_tuning: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Host -> TCP sysctl -> value set for this session."
     )
+    testbed: dict[str, object] = Field(
+        default_factory=dict,
+        description="LAN interfaces when the VPN was up: address, MTU, offloads, qdisc "
+        "tree with counters, TCP sysctls per host.",
+    )
 
 
 class PhaseTiming(Strict):

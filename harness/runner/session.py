@@ -229,7 +229,7 @@ def run_session(
             overlay_addresses=addresses, ready_after_s=ready_after,
             vpn_version=state.vpn_version, details=adapter.details(),
             interfaces=_interfaces(testbed), impairment=engine.record if engine else None,
-            tcp_tuning=tuning,
+            tcp_tuning=tuning, testbed=testbed.describe(),
         )
         sink.add_session(record)
         state.run_tests(pending, testbed, addresses, vpn_ctx)

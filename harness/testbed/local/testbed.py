@@ -51,6 +51,28 @@ class LocalTestbedSpec:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+#: Per-namespace TCP settings that change what a benchmark measures.
+TCP_SYSCTLS = (
+    "net.ipv4.tcp_congestion_control",
+    "net.core.default_qdisc",
+    "net.ipv4.tcp_reordering",
+    "net.ipv4.tcp_recovery",
+    "net.ipv4.tcp_early_retrans",
+    "net.ipv4.tcp_rmem",
+    "net.ipv4.tcp_wmem",
+)
+
+
+def host_sysctls(host: Host) -> dict[str, str]:
+    """TCP sysctls as the host's own namespace sees them."""
+    values: dict[str, str] = {}
+    for name in TCP_SYSCTLS:
+        result = host.run(["sysctl", "-n", name], timeout=10)
+        if result.ok:
+            values[name] = " ".join(result.stdout.split())
+    return values
+
+
 @contextlib.contextmanager
 def _signals_deferred() -> Iterator[None]:
     """Hold SIGINT/SIGTERM while tearing down so a second Ctrl-C cannot leave debris."""
@@ -113,6 +135,8 @@ class LocalTestbed(Testbed):
     def describe(self) -> dict[str, object]:
         interfaces: dict[str, object] = {}
         for host in self._hosts:
+            qdisc = host.run(["tc", "-s", "qdisc", "show", "dev", self.lan_interface],
+                             timeout=10)
             interfaces[host.name] = {
                 "interface": self.lan_interface,
                 "address": self.lan_address(host.name),
@@ -122,6 +146,8 @@ class LocalTestbed(Testbed):
                     for name, enabled in self.offloads(host.name).items()
                     if name in RECORDED_OFFLOADS
                 },
+                "qdisc": qdisc.stdout.strip() if qdisc.ok else qdisc.describe(),
+                "sysctls": host_sysctls(host),
             }
         return {
             "backend": self.backend,
