@@ -81,7 +81,7 @@ def leftover_netns() -> list[str]:
 #: Programs the harness starts; none may outlive the test session.
 OUR_PROGRAMS = {"iperf3", "wireguard-go", "tincd", "nebula", "yggdrasil", "vpb-linkemu",
                 "tailscaled", "headscale", "vpncloud", "hyprspace", "easytier-core",
-                "zerotier-one", "mycelium"}
+                "zerotier-one", "mycelium", "vpb-easytier"}
 
 
 def _foreign_netns_inodes() -> set[int]:

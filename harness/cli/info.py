@@ -37,7 +37,7 @@ def print_list(console: Console) -> None:
     console.print(table)
     console.print("tests: " + ", ".join(test.value for test in DEFAULT_TESTS))
     console.print("profiles: " + ", ".join(BUILTIN_PROFILES)
-                  + " (custom ones from a plan file's [impairment.<name>] tables)")
+                  + " (custom ones from a plan file's [impairment.<name>] tables)", markup=False)
 
 
 def _version_line(binary: str) -> str:
@@ -66,15 +66,17 @@ def print_doctor(console: Console) -> int:
         console.print(f"kernel wireguard: {'yes' if probes.kernel_has_wireguard() else 'no'}")
     else:
         console.print("kernel features: unknown (probing needs root)")
-    table = Table(title="VPN binaries")
-    for column in ("vpn", "binary", "path", "version / how to install"):
+    table = Table(title="VPNs")
+    for column in ("vpn", "runnable", "binaries", "versions / why not"):
         table.add_column(column)
     for name, vpn in known_vpns().items():
         adapter = create_adapter(vpn)
-        for requirement in adapter.requirements:
-            path = shutil.which(requirement.binary)
-            detail = _version_line(requirement.binary) if path else requirement.how_to_install()
-            table.add_row(name, requirement.binary, path or "missing", detail)
+        reason = adapter.unavailable_reason()
+        binaries = ", ".join(f"{req.binary}: {shutil.which(req.binary) or 'missing'}"
+                             for req in adapter.requirements)
+        versions = "; ".join(_version_line(req.binary) for req in adapter.requirements
+                             if shutil.which(req.binary))
+        table.add_row(name, "no" if reason else "yes", binaries, reason or versions)
     console.print(table)
     console.print("workloads need: " + ", ".join(
         sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from harness.settings.models import VpnSettings
 from harness.vpns.base import VpnAdapter
+from harness.vpns.easytier import EasyTierAdapter
+from harness.vpns.headscale import HeadscaleAdapter
+from harness.vpns.hyprspace import HyprspaceAdapter
 from harness.vpns.internal import InternalAdapter
+from harness.vpns.mycelium import MyceliumAdapter
 from harness.vpns.nebula import NebulaAdapter
 from harness.vpns.tinc import TincAdapter
+from harness.vpns.vpncloud import VpnCloudAdapter
 from harness.vpns.wireguard import WireGuardAdapter
 from harness.vpns.yggdrasil import YggdrasilAdapter
+from harness.vpns.zerotier import ZeroTierAdapter
 
 ADAPTERS: dict[str, type[VpnAdapter]] = {
     adapter.name: adapter
@@ -18,6 +24,12 @@ ADAPTERS: dict[str, type[VpnAdapter]] = {
         TincAdapter,
         NebulaAdapter,
         YggdrasilAdapter,
+        HeadscaleAdapter,
+        VpnCloudAdapter,
+        EasyTierAdapter,
+        ZeroTierAdapter,
+        MyceliumAdapter,
+        HyprspaceAdapter,  # reports why it cannot run offline (see its module)
     )
 }
 
