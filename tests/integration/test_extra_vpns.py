@@ -5,6 +5,8 @@ missing (EasyTier needs only ``pip install 'vpn-bench[easytier]'``)."""
 from __future__ import annotations
 
 import ipaddress
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,9 +39,17 @@ def adapter_or_skip(vpn: str) -> VpnAdapter:
     return adapter
 
 
-def test_hyprspace_is_left_out_and_the_others_are_registered() -> None:
-    assert "hyprspace" not in ADAPTERS
+def test_hyprspace_says_why_it_cannot_run_and_the_others_are_registered() -> None:
+    reason = create_adapter(load_vpns()["hyprspace"]).unavailable_reason()
+    assert reason is not None and "offline testbed" in reason
     assert set(OVERLAY_NETWORKS) <= set(ADAPTERS)
+
+
+def test_run_hyprspace_exits_2_with_the_reason() -> None:
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "--vpn", "hyprspace",
+                             "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "public DHT bootstrap nodes" in result.stderr
 
 
 @pytest.mark.parametrize("vpn", sorted(OVERLAY_NETWORKS))
