@@ -255,19 +255,24 @@ def _problems(delay: Estimate, loss: Estimate, reorder: Estimate,
     return problems
 
 
-def mean_burst(samples: ProbeSamples) -> float | None:
-    """Mean length of runs of consecutive lost sequence numbers."""
-    arrived = set(samples.sequence)
-    runs, current = [], 0
-    for number in range(samples.count):
+def loss_runs(sequence: Sequence[int], count: int) -> list[int]:
+    """Lengths of the runs of consecutive sequence numbers (0..count-1) that never arrived."""
+    arrived = set(sequence)
+    runs: list[int] = []
+    current = 0
+    for number in range(count):
         if number in arrived:
             if current:
                 runs.append(current)
             current = 0
         else:
             current += 1
-    if current:
-        runs.append(current)
+    return runs + ([current] if current else [])
+
+
+def mean_burst(samples: ProbeSamples) -> float | None:
+    """Mean length of runs of consecutive lost sequence numbers."""
+    runs = loss_runs(samples.sequence, samples.count)
     return sum(runs) / len(runs) if runs else None
 
 

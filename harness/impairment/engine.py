@@ -5,6 +5,7 @@ An engine is a context manager so removal also happens on errors and Ctrl-C."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
 from abc import ABC, abstractmethod
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import ClassVar, Self
 
+from harness.impairment import offloads
 from harness.impairment.derived import egress_figures, round_trip
 from harness.impairment.errors import ImpairmentError
 from harness.impairment.model import Profile
@@ -68,6 +70,16 @@ class ImpairmentEngine(ABC):
 
     def __init__(self) -> None:
         self._record: ImpairmentRecord | None = None
+        self._offloads: list[offloads.OffloadChange] = []
+
+    def _restore_offloads(self) -> list[str]:
+        """Undo the offload changes, newest first; says what was restored."""
+        log: list[str] = []
+        for change in reversed(self._offloads):
+            with contextlib.suppress(Exception):
+                offloads.restore(change, log)
+        self._offloads.clear()
+        return log
 
     @abstractmethod
     def apply(self, testbed: Testbed, profile: Profile, *,

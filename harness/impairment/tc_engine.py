@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import UTC, datetime
 
 from harness.hosts.base import Host
@@ -28,7 +27,6 @@ class TcNetemEngine(ImpairmentEngine):
         super().__init__()
         self._testbed: Testbed | None = None
         self._applied_hosts: list[Host] = []
-        self._offloads: list[offloads.OffloadChange] = []
 
     def apply(self, testbed: Testbed, profile: Profile, *,
               seed: int | None = None) -> ImpairmentRecord:
@@ -83,13 +81,8 @@ class TcNetemEngine(ImpairmentEngine):
                 argv = remove_command(interface)
                 host.run(argv, timeout=15)
                 undone.append(f"{host.name}: {' '.join(argv)}")
-        log: list[str] = []
-        for change in reversed(self._offloads):
-            with contextlib.suppress(Exception):
-                offloads.restore(change, log)
-        undone.extend(log)
+        undone.extend(self._restore_offloads())
         self._applied_hosts.clear()
-        self._offloads.clear()
         self._record = None
         return "; ".join(undone) if undone else "nothing had been applied"
 

@@ -42,7 +42,6 @@ class UserspaceEngine(ImpairmentEngine):
         self._testbed: LocalTestbed | None = None
         self._process: Process | None = None
         self._detached: list[str] = []
-        self._offloads: list[offloads.OffloadChange] = []
         self._stats_path: PurePosixPath | None = None
 
     def apply(self, testbed: Testbed, profile: Profile, *,
@@ -177,13 +176,8 @@ class UserspaceEngine(ImpairmentEngine):
                 argv = ["ip", "link", "set", port, "master", BRIDGE]
                 lan.run(argv, timeout=10)
                 undone.append(f"{lan.name}: {' '.join(argv)}")
-        log: list[str] = []
-        for change in reversed(self._offloads):
-            with contextlib.suppress(Exception):
-                offloads.restore(change, log)
-        undone.extend(log)
+        undone.extend(self._restore_offloads())
         self._detached.clear()
-        self._offloads.clear()
         self._record = None
         return "; ".join(undone) if undone else "nothing had been applied"
 

@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.impairment.check import mean_burst, measure_transit, run_probes, verify_link
+from harness.impairment.check import (
+    loss_runs,
+    mean_burst,
+    measure_transit,
+    run_probes,
+    verify_link,
+)
 from harness.impairment.engine import wait_reachable
 from harness.impairment.model import Impairment, Profile, RandomLoss, StateLoss
 from harness.impairment.netem_math import loss_probability
@@ -83,7 +89,7 @@ def test_bursty_loss_models_realise_longer_bursts(two_hosts: LocalTestbed,
             engine.apply(two_hosts, profile, seed=20 + index)
             samples = run_probes(two_hosts, "lom", "yuki", count=4000, rate_pps=2000)
             check = verify_link(two_hosts, engine, profile, probes=500, rate_pps=2000)
-        bursts[name] = _runs(samples.sequence, samples.count)
+        bursts[name] = loss_runs(samples.sequence, samples.count)
         assert mean_burst(samples) == pytest.approx(sum(bursts[name]) / len(bursts[name]))
         assert check.loss_percent.expected_inside, (name, check.loss_percent)
     state_mean, state_se = _mean_and_se(bursts["state"])
@@ -93,18 +99,6 @@ def test_bursty_loss_models_realise_longer_bursts(two_hosts: LocalTestbed,
     assert abs(plain_mean - 1 / (1 - rate)) < 3.3 * plain_se
     lost = sum(bursts["correlated"]) / 4000
     assert lost < 0.05  # configured 20 %, realised about 2.9 %
-
-
-def _runs(sequence: list[int], count: int) -> list[int]:
-    arrived, runs, current = set(sequence), [], 0
-    for number in range(count):
-        if number in arrived:
-            if current:
-                runs.append(current)
-            current = 0
-        else:
-            current += 1
-    return runs + ([current] if current else [])
 
 
 def _mean_and_se(values: list[int]) -> tuple[float, float]:
