@@ -28,6 +28,8 @@ $(STAMP): pyproject.toml .ci/apt-packages scripts/install-system-packages.sh
 
 # The userspace impairment switch (used where the kernel has no sch_netem).
 $(LINKEMU): $(LINKEMU_SOURCES) | $(STAMP)
+	@test -x "$(GO)" || { echo "error: Go >= 1.22 is needed to build vpb-linkemu" \
+	  "(set GO=/path/to/go; https://go.dev/dl)" >&2; exit 1; }
 	cd $(LINKEMU_DIR) && $(GO) build -trimpath -o $(abspath $(LINKEMU)) ./cmd/vpb-linkemu
 
 bench: setup
