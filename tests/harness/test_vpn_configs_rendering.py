@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from harness.vpns import easytier, headscale, hyprspace, mycelium, toml_writer, vpncloud, zerotier
+from harness.vpns.base import VpnError
 from harness.vpns.easytier_launcher import ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +79,7 @@ def test_easytier_secret_is_fresh_64_hex_per_run() -> None:
 
 def test_easytier_daemon_argv_keeps_the_secret_off_the_command_line() -> None:
     for runner in ("easytier-core", "easytier-pyo3"):
-        argv = easytier.daemon_argv(runner, "/state/easytier.toml")  # type: ignore[arg-type]
+        argv = easytier.daemon_argv(runner, "/state/easytier.toml")
         assert argv[-1] == "/state/easytier.toml" and not any("secret" in a for a in argv)
     assert easytier.daemon_argv("easytier-pyo3", "c")[:3] == [
         sys.executable, "-m", "harness.vpns.easytier_launcher"]
@@ -154,7 +155,7 @@ def test_vpncloud_lookup_route_goes_to_loopback_only() -> None:
 
 
 def test_vpncloud_genkey_garbage_is_a_clear_error() -> None:
-    with pytest.raises(vpncloud.VpnError, match="genkey"):
+    with pytest.raises(VpnError, match="genkey"):
         vpncloud.parse_genkey("error: no entropy\n")
 
 
@@ -211,9 +212,9 @@ def test_headscale_cli_outputs_parse() -> None:
     assert headscale.user_id(users, "vpn-bench") == 7
     assert headscale.preauth_key('{"key": "hskey-auth-xyz", "reusable": true}') == (
         "hskey-auth-xyz")
-    with pytest.raises(headscale.VpnError, match="no user"):
+    with pytest.raises(VpnError, match="no user"):
         headscale.user_id("[]", "vpn-bench")
-    with pytest.raises(headscale.VpnError, match="preauthkeys"):
+    with pytest.raises(VpnError, match="preauthkeys"):
         headscale.preauth_key("Error: user not found")
 
 
@@ -224,7 +225,7 @@ def test_mycelium_inspect_output_parses_around_log_lines() -> None:
     output = ('2026-01-01T00:00:00Z INFO Using key file key_path="/k"\n'
               '{\n  "publicKey": "ab12",\n  "address": "5c1:f025::1"\n}\n')
     assert mycelium.parse_inspect(output) == "5c1:f025::1"
-    with pytest.raises(mycelium.VpnError, match="inspect"):
+    with pytest.raises(VpnError, match="inspect"):
         mycelium.parse_inspect("no key file")
 
 
@@ -244,7 +245,7 @@ def test_zerotier_ids_and_names() -> None:
     assert zerotier.node_id("89e92ceee5:0:abcdef\n") == "89e92ceee5"
     assert zerotier.network_id("89e92ceee5") == "89e92ceee5000001"
     assert zerotier.moon_world_id("89e92ceee5") == "00000089e92ceee5"
-    with pytest.raises(zerotier.VpnError, match="identity"):
+    with pytest.raises(VpnError, match="identity"):
         zerotier.node_id("not-an-identity")
 
 
