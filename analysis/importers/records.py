@@ -121,6 +121,8 @@ class RecordsImporter:
         self.vpn_versions: dict[str, str] = {}
         self.tool_versions: dict[str, str] = {}
         self.interfaces: dict[tuple[str, str, str], int] = {}
+        self.impairments: dict[tuple[str, str], tuple[str, ...]] = {}
+        self.lan: dict[tuple[str, str], tuple[str, ...]] = {}
 
     def load(self) -> Dataset:
         check_schema_versions(self.run_dirs)
@@ -187,6 +189,13 @@ class RecordsImporter:
         for host, interfaces in session.interfaces.items():
             for name, mtu in interfaces.items():
                 self.interfaces[(session.vpn, host, name)] = mtu
+        if session.impairment is not None:
+            self.impairments[(session.profile, f"{session.vpn} {sample}")] = impairment_row(
+                session.vpn, session.impairment)
+        hosts = session.testbed.get("hosts", {})
+        if isinstance(hosts, dict):
+            for host, facts in hosts.items():
+                self.lan.setdefault((session.profile, host), lan_row(host, facts, session))
         if ok:
             where = (session.vpn, session.profile, "reconnect", ALL, sample)
             self.out.observe(where, "reconnect.bringup_s", session.ready_after_s)
@@ -229,11 +238,70 @@ class RecordsImporter:
                           for (vpn, host, name), mtu in sorted(self.interfaces.items())),
                 )
             )
+        if self.impairments:
+            self.out.metadata.append(MetadataTable(
+                "Impairment: configured per egress, derived round trip, measured before the VPN",
+                IMPAIRMENT_COLUMNS,
+                tuple(row for _, row in sorted(self.impairments.items())),
+                note="Measured on the bare LAN (first host to second) right after applying, "
+                     "before the VPN came up; 'consistent' means every measured figure lies in "
+                     "its confidence interval around the model.",
+            ))
+        if self.lan:
+            self.out.metadata.append(MetadataTable(
+                "LAN interfaces (per profile, first session)", LAN_COLUMNS,
+                tuple(row for _, row in sorted(self.lan.items())),
+            ))
         versions = [(f"VPN {vpn}", v) for vpn, v in sorted(self.vpn_versions.items())]
         versions += sorted(self.tool_versions.items())
         if versions:
             self.out.metadata.append(MetadataTable("Versions", ("component", "version"),
                                                    tuple(versions)))
+
+
+IMPAIRMENT_COLUMNS = ("profile", "vpn", "engine", "per egress", "round trip (derived)",
+                      "one-way delay ms (model / measured)", "loss % (model / measured)",
+                      "reordered % (model / measured)", "verdict")
+LAN_COLUMNS = ("profile", "host", "MTU", "segmentation offloads", "TCP congestion control",
+               "TCP tuning")
+
+
+def _pair(estimate: Any) -> str:
+    if estimate is None:
+        return ""
+    expected = "-" if estimate.expected is None else f"{estimate.expected:.2f}"
+    return f"{expected} / {estimate.measured:.2f}"
+
+
+def impairment_row(vpn: str, record: Any) -> tuple[str, ...]:
+    """One line per session's impairment: what was configured and what was measured."""
+    egress = record.egress
+    settings = "none"
+    if egress is not None:
+        settings = ", ".join(f"{key}={value}" for key, value in _flatten(
+            "", egress.model_dump(mode="json", exclude_none=True, exclude_defaults=True)))
+    trip = record.round_trip
+    derived = (f"+{trip.added_rtt_mean_ms:.2f} ms RTT, {trip.loss_percent:.3f} % loss"
+               if trip is not None else "")
+    check = record.checks[0] if record.checks else None
+    return (
+        record.profile, vpn, record.engine, settings, derived,
+        _pair(check.delay_mean_ms) if check else "",
+        _pair(check.loss_percent) if check else "",
+        _pair(check.reorder_percent) if check else "",
+        check.verdict if check else "not checked",
+    )
+
+
+def lan_row(host: str, facts: Any, session: SessionRecord) -> tuple[str, ...]:
+    offloads = facts.get("offloads", {}) if isinstance(facts, dict) else {}
+    sysctls = facts.get("sysctls", {}) if isinstance(facts, dict) else {}
+    segmentation = ", ".join(f"{name}={'on' if on else 'off'}" for name, on in offloads.items()
+                             if "segmentation" in name or "receive-offload" in name)
+    tuning = ", ".join(f"{k}={v}" for k, v in session.tcp_tuning.get(host, {}).items())
+    return (session.profile, host, str(facts.get("mtu", "")) if isinstance(facts, dict) else "",
+            segmentation, str(sysctls.get("net.ipv4.tcp_congestion_control", "")),
+            tuning or "none")
 
 
 def _flatten(prefix: str, value: object) -> list[tuple[str, str]]:
