@@ -13,7 +13,7 @@ from pathlib import Path
 from harness import __version__
 
 
-def _first_line(argv: list[str]) -> str | None:
+def first_line(argv: list[str]) -> str | None:
     if shutil.which(argv[0]) is None:
         return None
     try:
@@ -31,7 +31,7 @@ def tool_versions() -> dict[str, str]:
         "ping": ["ping", "-V"],
         "ip": ["ip", "-V"],
     }
-    return {name: line for name, argv in probes.items() if (line := _first_line(argv))}
+    return {name: line for name, argv in probes.items() if (line := first_line(argv))}
 
 
 def _os_release() -> str | None:
@@ -77,7 +77,7 @@ def _memory_bytes() -> int | None:
 def _git(source_dir: Path) -> dict[str, object]:
     if shutil.which("git") is None or not (source_dir / ".git").exists():
         return {}
-    commit = _first_line(["git", "-C", str(source_dir), "rev-parse", "HEAD"])
+    commit = first_line(["git", "-C", str(source_dir), "rev-parse", "HEAD"])
     status = subprocess.run(["git", "-C", str(source_dir), "status", "--porcelain"],
                             capture_output=True, text=True, check=False, timeout=10)
     return {"commit": commit, "dirty": bool(status.stdout.strip())}

@@ -10,8 +10,10 @@ from rich.table import Table
 
 from harness import probes
 from harness.cli.run_command import availability, known_vpns
+from harness.impairment.binary import find_linkemu
+from harness.impairment.errors import EngineUnavailable
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.metadata import _first_line
+from harness.metadata import first_line
 from harness.vpns.registry import create_adapter
 from harness.workloads.registry import DEFAULT_TESTS, WORKLOADS
 
@@ -42,7 +44,7 @@ def print_list(console: Console) -> None:
 
 def _version_line(binary: str) -> str:
     for flag in ("--version", "-V", "-version", "version"):
-        line = _first_line([binary, flag])
+        line = first_line([binary, flag])
         if line and "usage" not in line.lower() and "invalid" not in line.lower():
             return line
     return "(no version output)"
@@ -62,7 +64,15 @@ def print_doctor(console: Console) -> int:
         netns_ok = probes._try_in_scratch_netns(["ip", "link", "set", "lo", "up"])
         console.print(f"network namespaces: {'yes' if netns_ok else 'NO'}")
         problems += not netns_ok
-        console.print(f"kernel sch_netem: {'yes' if probes.kernel_has_netem() else 'no'}")
+        netem = probes.kernel_has_netem()
+        console.print(f"kernel sch_netem: {'yes' if netem else 'no'}")
+        try:
+            switch = str(find_linkemu())
+        except EngineUnavailable as error:
+            switch = f"MISSING: {error}"
+            problems += not netem
+        console.print(f"userspace impairment switch: {switch}"
+                      + ("" if netem else " (used for impaired profiles: no sch_netem)"))
         console.print(f"kernel wireguard: {'yes' if probes.kernel_has_wireguard() else 'no'}")
     else:
         console.print("kernel features: unknown (probing needs root)")
