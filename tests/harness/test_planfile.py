@@ -70,3 +70,39 @@ def test_bad_plan_file_on_the_command_line_exits_2(tmp_path: Path) -> None:
                               str(tmp_path / "nope.toml")], capture_output=True, text=True,
                              timeout=60)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_custom_impairment_profile_from_the_plan_file(tmp_path: Path) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text(
+        'profiles = ["baseline", "lossy"]\n'
+        "[impairment.lossy]\ndelay_ms = 20\njitter_ms = 5\n"
+        'loss = { model = "random", percent = 1.0 }\n'
+    )
+    plan, _, _ = build_plan(RunRequest(plan_file=path))
+    assert plan.profiles == ["baseline", "lossy"]
+    lossy = plan.profile_definitions["lossy"].egress
+    assert lossy is not None and lossy.delay_ms == 20 and lossy.jitter_ms == 5
+    assert plan.profile_definitions["baseline"].egress is None
+    # --profile all means the four built-ins.
+    plan, _, _ = build_plan(RunRequest(plan_file=path, profiles=["all"]))
+    assert plan.profiles == ["baseline", "low", "medium", "high"]
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("delay_ms = -1", "delay"),
+        ("delay_ms = 5\nloss = { model = \"random\", percent = 120 }", "percent"),
+        ("jitter_ms = 5", "jitter"),
+        ("delay_ms = 5\njitter_ms = 1\ndistribution = \"cauchy\"", "distribution"),
+    ],
+)
+def test_bad_custom_profiles_exit_2_naming_the_problem(tmp_path: Path, table: str,
+                                                       message: str) -> None:
+    path = tmp_path / "plan.toml"
+    path.write_text(f'profiles = ["bad"]\n[impairment.bad]\n{table}\n')
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "--plan", str(path),
+                             "--dry-run"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert "bad" in result.stderr and message in result.stderr
