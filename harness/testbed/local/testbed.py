@@ -13,14 +13,14 @@ import contextlib
 import signal
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
 from harness.hosts.base import Host
 from harness.hosts.namespace import NamespaceHost
-from harness.parsing.ethtool import RECORDED_OFFLOADS, SEGMENTATION_OFFLOADS, parse_features
+from harness.parsing.ethtool import RECORDED_OFFLOADS, parse_features
 from harness.settings.addressing import nth_address
 from harness.settings.models import LanSettings
 from harness.testbed.base import Testbed, TestbedError
@@ -48,7 +48,6 @@ class LocalTestbedSpec:
     lan: LanSettings
     offloads: Offloads = "default"
     lan_ready_timeout_s: float = 10.0
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 #: Per-namespace TCP settings that change what a benchmark measures.
@@ -270,10 +269,6 @@ class LocalTestbed(Testbed):
             host.succeed(["ethtool", "-K", self.lan_interface, *flags], timeout=10)
             run_root(in_netns(self.names.lan_netns,
                               ["ethtool", "-K", self.names.lan_port(host.name), *flags]))
-
-    @staticmethod
-    def segmentation_offloads_on(features: dict[str, bool]) -> bool:
-        return any(features.get(name, False) for name in SEGMENTATION_OFFLOADS)
 
     # -- teardown ----------------------------------------------------------------------
     def destroy(self) -> None:
