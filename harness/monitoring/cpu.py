@@ -1,4 +1,5 @@
-"""CPU use during a test: system-wide (user/system/softirq...) and per VPN daemon.
+"""CPU use during a test: system-wide (user/system/softirq...) and per VPN daemon, plus each
+daemon's peak resident memory (a VPN that queues without bound shows up here first).
 
 A kernel data plane is invisible in per-process figures, so the system-wide split
 (softirq in particular) is sampled too. Reads go through the Host interface, so the same
@@ -37,6 +38,14 @@ def parse_process_ticks(text: str) -> int:
     return int(fields[11]) + int(fields[12])
 
 
+def parse_rss_bytes(status: str) -> int | None:
+    """Resident set size from /proc/<pid>/status (``VmRSS: N kB``)."""
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
 def cpu_share(before: dict[str, int], after: dict[str, int]) -> CpuTimes:
     """Percent of all CPUs' time spent in each state between two snapshots."""
     delta = {name: after.get(name, 0) - before.get(name, 0) for name in _FIELDS}
@@ -67,6 +76,7 @@ class CpuSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._samples: list[CpuSample] = []
+        self._max_rss: dict[int, int] = {}
         self._first: tuple[float, dict[str, dict[str, int]], dict[int, int]] | None = None
         self._last: tuple[float, dict[str, dict[str, int]], dict[int, int]] | None = None
 
@@ -80,11 +90,16 @@ class CpuSampler:
                 continue
         ticks = {}
         for watched in self._watched:
+            pid = watched.process.pid
             try:
-                ticks[watched.process.pid] = parse_process_ticks(watched.host.read_file(
-                    PurePosixPath(f"/proc/{watched.process.pid}/stat")).decode())
+                ticks[pid] = parse_process_ticks(watched.host.read_file(
+                    PurePosixPath(f"/proc/{pid}/stat")).decode())
+                rss = parse_rss_bytes(watched.host.read_file(
+                    PurePosixPath(f"/proc/{pid}/status")).decode())
             except (OSError, ValueError, IndexError):
                 continue
+            if rss is not None:
+                self._max_rss[pid] = max(rss, self._max_rss.get(pid, 0))
         return time.monotonic(), system, ticks
 
     def _sample(self, previous: tuple[float, dict[str, dict[str, int]], dict[int, int]],
@@ -134,7 +149,8 @@ class CpuSampler:
                 processes.append(ProcessCpu(
                     host=watched.host.name, name=watched.process.name,
                     cpu_pct=round(100.0 * (last[2][pid] - first[2][pid])
-                                  / (seconds * CLOCK_TICKS), 2)))
+                                  / (seconds * CLOCK_TICKS), 2),
+                    max_rss_bytes=self._max_rss.get(pid)))
         return CpuUsage(
             interval_s=self._interval,
             duration_s=round(seconds, 3),

@@ -114,11 +114,13 @@ class CpuTimes(Strict):
 
 
 class ProcessCpu(Strict):
-    """Mean CPU of one daemon over the test, in percent of one core (threads included)."""
+    """Mean CPU of one daemon over the test, in percent of one core (threads included), and
+    its peak resident memory at the sampling instants."""
 
     host: str
     name: str
     cpu_pct: float
+    max_rss_bytes: int | None = None
 
 
 class CpuSample(Strict):

@@ -32,3 +32,11 @@ def test_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Path) -> 
         assert any(session.overlay_addresses[record.target] in part for part in record.command)
         if isinstance(record.metrics, TcpMetrics):
             assert record.metrics.sender_bps > 1e6
+        assert record.cpu is not None
+        if record.cpu.duration_s > record.cpu.interval_s:  # per-second samples while it ran
+            assert record.cpu.samples
+        busy = [100 - times.idle_pct for times in record.cpu.hosts.values()]
+        assert busy and all(0 <= b <= 100 for b in busy)
+        if record.cpu.processes:  # userspace daemons: their CPU and peak memory
+            assert all(p.max_rss_bytes and p.max_rss_bytes > 1 << 20
+                       for p in record.cpu.processes)
