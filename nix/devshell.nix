@@ -2,18 +2,7 @@
 # daemons and workload tools, so the local testbed runs from the shell.
 { pkgs, packages }:
 let
-  python = pkgs.python3.withPackages (
-    ps: with ps; [
-      pydantic
-      typer
-      rich
-      polars
-      plotnine
-      pytest
-      pytest-timeout
-      mypy
-    ]
-  );
+  python = import ./python-env.nix { inherit pkgs; };
 in
 pkgs.mkShell {
   packages = [

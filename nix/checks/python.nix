@@ -2,18 +2,7 @@
 # local testbed: -m "not root and not slow") plus ruff and mypy --strict, as in CI.
 { pkgs, src }:
 let
-  python = pkgs.python3.withPackages (
-    ps: with ps; [
-      pydantic
-      typer
-      rich
-      polars
-      plotnine
-      pytest
-      pytest-timeout
-      mypy
-    ]
-  );
+  python = import ../python-env.nix { inherit pkgs; };
 in
 pkgs.runCommand "vpn-bench-python-checks"
   {
