@@ -61,7 +61,7 @@ def print_doctor(console: Console) -> int:
         console.print(f"{tool}: {path or f'MISSING (Debian {package})'}")
         problems += path is None
     if root:
-        netns_ok = probes._try_in_scratch_netns(["ip", "link", "set", "lo", "up"])
+        netns_ok = probes.namespaces_work()
         console.print(f"network namespaces: {'yes' if netns_ok else 'NO'}")
         problems += not netns_ok
         netem = probes.kernel_has_netem()

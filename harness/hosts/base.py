@@ -7,6 +7,8 @@ this interface, so every backend (namespaces here, SSH or VM drivers elsewhere) 
 
 from __future__ import annotations
 
+import base64
+import shlex
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -119,16 +121,75 @@ class Host(ABC):
     ) -> Process:
         """Start a foreground daemon under supervision; it is stopped at teardown."""
 
-    @abstractmethod
+    # -- files: defaults built on run(); a backend may override them with faster ones --------
     def write_file(self, path: PurePosixPath, content: str | bytes, mode: int = 0o600) -> None:
-        """Create or replace a file (parents created)."""
+        """Create or replace a file (parents created), atomically and with ``mode``."""
+        data = content.encode() if isinstance(content, str) else content
+        target = shlex.quote(str(path))
+        script = (f"umask 077 && mkdir -p {shlex.quote(str(path.parent))} && "
+                  f"tmp=$(mktemp {target}.XXXXXX) && base64 -d > \"$tmp\" && "
+                  f"chmod {mode:o} \"$tmp\" && mv -f \"$tmp\" {target}")
+        self.succeed(["sh", "-c", script], input_text=base64.b64encode(data).decode())
 
-    @abstractmethod
     def read_file(self, path: PurePosixPath) -> bytes:
         """Contents of a file on the host (also /proc files, for monitoring)."""
+        return base64.b64decode(self.succeed(["base64", "-w0", "--", str(path)]))
 
-    @abstractmethod
-    def make_dir(self, path: PurePosixPath, mode: int = 0o700) -> None: ...
+    def read_text(self, path: PurePosixPath) -> str:
+        return self.read_file(path).decode(errors="replace")
+
+    def make_dir(self, path: PurePosixPath, mode: int = 0o700) -> None:
+        self.succeed(["mkdir", "-p", "-m", f"{mode:o}", "--", str(path)])
+
+    def exists(self, path: PurePosixPath) -> bool:
+        return self.run(["test", "-e", str(path)], timeout=10).ok
+
+    def remove(self, path: PurePosixPath) -> None:
+        """Remove a file or directory tree below this host's state directory."""
+        if not PurePosixPath(path).is_relative_to(self.state_dir):
+            raise ValueError(f"{self.name}: refusing to remove {path}: outside {self.state_dir}")
+        self.succeed(["rm", "-rf", "--", str(path)])
+
+    # -- programs ------------------------------------------------------------------------
+    def which(self, binary: str) -> str | None:
+        """Absolute path of ``binary`` on this host's PATH, or None."""
+        result = self.run(["sh", "-c", 'command -v -- "$1"', "sh", binary], timeout=10)
+        path = result.stdout.strip()
+        return path if result.ok and path.startswith("/") else None
+
+    def version_line(self, argv: Sequence[str]) -> str | None:
+        """First line a program prints about its version (stdout, else stderr), or None."""
+        if self.which(argv[0]) is None:
+            return None
+        result = self.run(list(argv), timeout=10)
+        text = (result.stdout or result.stderr).strip()
+        return text.splitlines()[0] if text else None
+
+    # -- kernel capabilities, found by trying on this host (cached per host) -------------
+    def has_netem(self) -> bool:
+        """Can a netem qdisc be added here? Tried in a scratch network namespace."""
+        return self._capability("netem", [
+            ["ip", "link", "set", "lo", "up"],
+            ["tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms"],
+        ])
+
+    def has_wireguard_module(self) -> bool:
+        """Can a kernel WireGuard link be created here (module autoload included)?"""
+        return self._capability("wireguard", [
+            ["ip", "link", "add", "vpbwgprobe0", "type", "wireguard"],
+        ])
+
+    def _capability(self, name: str, commands: Sequence[Sequence[str]]) -> bool:
+        cache: dict[str, bool] = self.__dict__.setdefault("_capabilities", {})
+        if name not in cache:
+            cache[name] = self.try_in_scratch_netns(commands)
+        return cache[name]
+
+    def try_in_scratch_netns(self, commands: Sequence[Sequence[str]]) -> bool:
+        """True when every command succeeds inside a fresh, empty network namespace on this
+        host (``unshare --net``: the namespace vanishes with the command, nothing to clean)."""
+        script = " && ".join(shlex.join(argv) for argv in commands)
+        return self.run(["unshare", "--net", "--", "sh", "-c", script], timeout=20).ok
 
     @abstractmethod
     def processes(self) -> list[Process]:

@@ -10,6 +10,7 @@ below the host's state directory. (``/proc`` is the machine's: the hosts share i
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
@@ -103,6 +104,20 @@ class NamespaceHost(Host):
 
     def processes(self) -> list[Process]:
         return [process for process in self._processes if process.is_running()]
+
+    def which(self, binary: str) -> str | None:
+        """The hosts share this machine's filesystem and PATH: look up in-process."""
+        return shutil.which(binary)
+
+    def exists(self, path: PurePosixPath) -> bool:
+        return Path(path).exists()
+
+    def remove(self, path: PurePosixPath) -> None:
+        local = self._local_path(path)
+        if local.is_dir() and not local.is_symlink():
+            shutil.rmtree(local)
+        else:
+            local.unlink(missing_ok=True)
 
     def stop_processes(self, timeout: float = 5.0) -> None:
         for process in reversed(self._processes):

@@ -1,0 +1,59 @@
+"""This machine itself, as a Host: where `vpn-bench keys` runs its tools and where the local
+backend answers read-only questions (which binaries are installed) without a testbed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path, PurePosixPath
+
+from harness.hosts.base import CommandResult, Host, Process
+from harness.hosts.local_process import LocalProcess, run_command
+
+
+class LocalMachine(Host):
+    """Commands run directly on this machine, in its own namespaces."""
+
+    def __init__(self, name: str = "localhost", state_dir: Path | None = None) -> None:
+        self.name = name
+        self._state_root = state_dir or Path(tempfile.gettempdir()) / "vpn-bench-local"
+        self.state_dir = PurePosixPath(self._state_root)
+        self._processes: list[LocalProcess] = []
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        input_text: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        merged = {**os.environ, **(env or {})}
+        return run_command(argv, timeout=timeout, input_text=input_text, env=merged)
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str,
+        env: Mapping[str, str] | None = None,
+    ) -> Process:
+        log_path = self._state_root / "logs" / f"{name}.log"
+        process = LocalProcess(name, argv, log_path, {**os.environ, **(env or {})})
+        self._processes.append(process)
+        return process
+
+    def processes(self) -> list[Process]:
+        return [process for process in self._processes if process.is_running()]
+
+    def which(self, binary: str) -> str | None:
+        """In-process PATH lookup: read-only commands start no process to answer it."""
+        return shutil.which(binary)
+
+    def read_file(self, path: PurePosixPath) -> bytes:
+        return Path(path).read_bytes()
+
+    def exists(self, path: PurePosixPath) -> bool:
+        return Path(path).exists()
