@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.hosts.base import Host
-from harness.impairment.model import Impairment, Profile
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.impairment.tuning import TCP_TUNINGS, apply_tcp_tuning
 from harness.impairment.userspace import UserspaceEngine
+from harness.netem.model import Impairment, Profile
 from harness.settings.loader import load_testbed
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
 

@@ -1,5 +1,5 @@
-"""Network impairment: profiles (the netem model), engines that apply them (kernel netem or
-the userspace link vpb-linkemu), derived round-trip figures, and verification by measuring.
+"""Network impairment: profiles, engines that apply them (kernel netem or the userspace link
+vpb-linkemu) and verification by measuring. The model itself is in ``harness.netem``.
 
 What the runner calls:
 

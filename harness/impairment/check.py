@@ -16,18 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import harness
-from harness.impairment import delay_model
-from harness.impairment.derived import egress_figures, reorder_rule_fraction
 from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.errors import ImpairmentError
-from harness.impairment.model import Impairment, Profile
-from harness.impairment.record import Estimate, LinkCheck
-from harness.impairment.stats import (
+from harness.netem import delay_model
+from harness.netem.derived import egress_figures, reorder_rule_fraction
+from harness.netem.model import Impairment, Profile
+from harness.netem.record import Estimate, LinkCheck
+from harness.netem.stats import (
     batch_means_interval,
     quantile,
     wilson_interval,
 )
-from harness.impairment.units import fraction_to_percent, percent_to_fraction
+from harness.netem.units import fraction_to_percent, percent_to_fraction
 from harness.testbed.base import Testbed
 from harness.waiting import WaitFailed, wait_until
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from harness.impairment.check import DEFAULT_CONFIDENCE
 from harness.impairment.impair_check import ImpairCheckReport, impair_check
-from harness.impairment.record import Estimate, ImpairmentRecord, LinkCheck
+from harness.netem.record import Estimate, ImpairmentRecord, LinkCheck
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

@@ -14,11 +14,11 @@ from types import TracebackType
 from typing import ClassVar, Self
 
 from harness.impairment import offloads
-from harness.impairment.derived import egress_figures, round_trip
 from harness.impairment.errors import ImpairmentError
-from harness.impairment.model import Profile
-from harness.impairment.queue_limit import bdp_limit
-from harness.impairment.record import EngineName, ImpairmentRecord, LinkCheck
+from harness.netem.derived import egress_figures, round_trip
+from harness.netem.model import Profile
+from harness.netem.queue_limit import bdp_limit
+from harness.netem.record import EngineName, ImpairmentRecord, LinkCheck
 from harness.testbed.base import Testbed
 
 REACHABLE_TIMEOUT_S = 20.0

@@ -15,10 +15,10 @@ from harness.impairment.check import (
     verify_link,
 )
 from harness.impairment.errors import EngineUnavailable
-from harness.impairment.model import Profile
 from harness.impairment.profiles import resolve_profiles
-from harness.impairment.record import ImpairmentRecord
 from harness.impairment.selection import parse_engine_preference, select_engine
+from harness.netem.model import Profile
+from harness.netem.record import ImpairmentRecord
 from harness.probes import kernel_has_netem
 from harness.settings.loader import load_testbed
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec

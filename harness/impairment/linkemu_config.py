@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from harness.impairment.model import GilbertElliottLoss, Impairment, RandomLoss, StateLoss
-from harness.impairment.queue_limit import bdp_limit
-from harness.impairment.units import mbit_to_bps, ms_to_us, percent_to_fraction
+from harness.netem.model import GilbertElliottLoss, Impairment, RandomLoss, StateLoss
+from harness.netem.queue_limit import bdp_limit
+from harness.netem.units import mbit_to_bps, ms_to_us, percent_to_fraction
 
 
 def _loss(loss: RandomLoss | StateLoss | GilbertElliottLoss) -> dict[str, Any]:

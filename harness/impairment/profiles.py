@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.errors import UsageError
-from harness.impairment.model import (
+from harness.netem.model import (
     DISTRIBUTIONS,
     LOSS_MODELS,
     PROFILE_NAME_PATTERN,

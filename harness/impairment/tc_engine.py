@@ -8,9 +8,9 @@ from harness.hosts.base import Host
 from harness.impairment import offloads
 from harness.impairment.engine import ImpairmentEngine, new_record, resolve_seed, wait_reachable
 from harness.impairment.errors import ImpairmentError
-from harness.impairment.model import Profile
-from harness.impairment.record import ImpairmentRecord
 from harness.impairment.tc_render import apply_command, remove_command, show_command
+from harness.netem.model import Profile
+from harness.netem.record import ImpairmentRecord
 from harness.testbed.base import Testbed
 
 

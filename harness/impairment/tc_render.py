@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harness.impairment.model import GilbertElliottLoss, Impairment, RandomLoss, StateLoss
-from harness.impairment.queue_limit import bdp_limit
-from harness.impairment.units import mbit_to_bps
+from harness.netem.model import GilbertElliottLoss, Impairment, RandomLoss, StateLoss
+from harness.netem.queue_limit import bdp_limit
+from harness.netem.units import mbit_to_bps
 
 
 def _time(ms: float) -> str:

@@ -22,8 +22,8 @@ from harness.impairment.binary import find_linkemu
 from harness.impairment.engine import ImpairmentEngine, new_record, resolve_seed, wait_reachable
 from harness.impairment.errors import ImpairmentError
 from harness.impairment.linkemu_config import switch_config
-from harness.impairment.model import Profile
-from harness.impairment.record import ImpairmentRecord
+from harness.netem.model import Profile
+from harness.netem.record import ImpairmentRecord
 from harness.testbed.base import Testbed
 from harness.testbed.local.names import BRIDGE
 from harness.testbed.local.testbed import LocalTestbed

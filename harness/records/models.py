@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.impairment.record import ImpairmentRecord
+from harness.netem.record import ImpairmentRecord
 
 SCHEMA_VERSION: Literal[1] = 1
 

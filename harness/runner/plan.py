@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from harness.impairment.model import Profile
 from harness.impairment.profiles import BUILTIN_PROFILES
+from harness.netem.model import Profile
 from harness.records.models import TestKind
 from harness.topology import ring_links
 from harness.workloads.base import WorkloadSettings

@@ -7,7 +7,7 @@ from pathlib import Path
 from analysis.importers.records import load_records
 from harness.impairment.engine import new_record
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.impairment.record import Estimate, LinkCheck
+from harness.netem.record import Estimate, LinkCheck
 from tests.analysis import record_factory as rf
 
 

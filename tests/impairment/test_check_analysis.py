@@ -7,9 +7,9 @@ import random
 import pytest
 
 from harness.impairment.check import ProbeSamples, analyse, mean_burst, reordered_flags
-from harness.impairment.model import Impairment
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.impairment.stats import batch_means_interval, t_value, wilson_interval
+from harness.netem.model import Impairment
+from harness.netem.stats import batch_means_interval, t_value, wilson_interval
 
 
 def _stream(impairment: Impairment, count: int, seed: int, extra_ms: float = 0.0,

@@ -7,27 +7,27 @@ import random
 
 import pytest
 
-from harness.impairment.delay_model import (
+from harness.impairment.profiles import BUILTIN_PROFILES
+from harness.netem.delay_model import (
     delay_samples_ms,
     probe_reorder_probability,
     uniform_clipped_mean,
     uniform_clipped_sd,
 )
-from harness.impairment.derived import egress_figures, reorder_rule_fraction, round_trip
-from harness.impairment.model import (
+from harness.netem.derived import egress_figures, reorder_rule_fraction, round_trip
+from harness.netem.model import (
     GilbertElliottLoss,
     Impairment,
     RandomLoss,
     Reorder,
     StateLoss,
 )
-from harness.impairment.netem_math import (
+from harness.netem.netem_math import (
     loss_probability,
     mean_loss_burst,
     smoothed_hit_probability,
     stationary,
 )
-from harness.impairment.profiles import BUILTIN_PROFILES
 
 
 def _egress(name: str) -> Impairment:

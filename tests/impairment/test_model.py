@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from harness.errors import UsageError
-from harness.impairment.model import GilbertElliottLoss, RandomLoss, StateLoss
 from harness.impairment.profiles import (
     BUILTIN_PROFILES,
     ProfileError,
     custom_profiles,
     resolve_profiles,
 )
-from harness.impairment.units import fraction_to_percent, percent_to_fraction
+from harness.netem.model import GilbertElliottLoss, RandomLoss, StateLoss
+from harness.netem.units import fraction_to_percent, percent_to_fraction
 
 
 def test_builtins_match_the_issue_table() -> None:

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from harness.impairment.linkemu_config import egress_config, switch_config
-from harness.impairment.model import Chance, GilbertElliottLoss, Impairment, Reorder, StateLoss
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.impairment.queue_limit import bdp_limit
 from harness.impairment.tc_render import apply_command, remove_command
+from harness.netem.model import Chance, GilbertElliottLoss, Impairment, Reorder, StateLoss
+from harness.netem.queue_limit import bdp_limit
 
 
 def _egress(name: str) -> Impairment:

@@ -16,10 +16,10 @@ from harness.impairment.check import (
     verify_link,
 )
 from harness.impairment.engine import wait_reachable
-from harness.impairment.model import Impairment, Profile, RandomLoss, StateLoss
-from harness.impairment.netem_math import loss_probability
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.impairment.userspace import UserspaceEngine
+from harness.netem.model import Impairment, Profile, RandomLoss, StateLoss
+from harness.netem.netem_math import loss_probability
 from harness.settings.loader import load_testbed
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
 

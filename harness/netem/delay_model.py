@@ -16,7 +16,7 @@ import functools
 import math
 from statistics import NormalDist
 
-from harness.impairment.model import Impairment
+from harness.netem.model import Impairment
 
 TABLE_SIZE = 4096
 DIST_SCALE = 8192

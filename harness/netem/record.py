@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.impairment.derived import EgressFigures, RoundTripFigures
-from harness.impairment.model import Impairment
+from harness.netem.derived import EgressFigures, RoundTripFigures
+from harness.netem.model import Impairment
 
 EngineName = Literal["none", "tc", "userspace"]
 

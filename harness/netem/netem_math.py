@@ -13,8 +13,8 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from harness.impairment.model import GilbertElliottLoss, RandomLoss, StateLoss
-from harness.impairment.units import percent_to_fraction
+from harness.netem.model import GilbertElliottLoss, RandomLoss, StateLoss
+from harness.netem.units import percent_to_fraction
 
 _GRID_POINTS = 2000
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from harness.impairment.model import Impairment
+from harness.netem.model import Impairment
 
 DEFAULT_LINK_BPS = 1e9
 FRAME_BYTES = 1500

@@ -11,9 +11,9 @@ import math
 
 from pydantic import BaseModel, ConfigDict
 
-from harness.impairment import delay_model, netem_math
-from harness.impairment.model import Impairment, RandomLoss
-from harness.impairment.units import fraction_to_percent, percent_to_fraction
+from harness.netem import delay_model, netem_math
+from harness.netem.model import Impairment, RandomLoss
+from harness.netem.units import fraction_to_percent, percent_to_fraction
 
 
 class _Frozen(BaseModel):
