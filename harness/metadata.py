@@ -1,98 +1,112 @@
-"""Facts about the machine and software a run was measured with."""
+"""Facts about the machine and software a run was measured with.
+
+Machine facts (kernel, distribution, CPU, memory, sysctls, tool versions) are asked of a
+Host, so a remote backend reports its own machines; harness facts (command line, version,
+git commit, flake.lock) describe the program running here.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import platform
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from harness import __version__
+from harness.hosts.base import CommandFailed, Host
+
+#: argv that prints each measuring tool's version.
+TOOL_VERSION_ARGV = {
+    "iperf3": ("iperf3", "--version"),
+    "ping": ("ping", "-V"),
+    "ip": ("ip", "-V"),
+}
+SYSCTLS = ("net.ipv4.tcp_congestion_control", "net.core.default_qdisc",
+           "net.ipv4.tcp_reordering", "net.ipv4.tcp_recovery", "net.ipv4.tcp_early_retrans",
+           "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem")
+RECORDED_CPU_FLAGS = {"aes", "avx", "avx2", "avx512f", "pclmulqdq", "sha_ni"}
 
 
-def first_line(argv: list[str]) -> str | None:
-    if shutil.which(argv[0]) is None:
-        return None
-    try:
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    text = (result.stdout or result.stderr).strip()
-    return text.splitlines()[0] if text else None
+def tool_versions(host: Host) -> dict[str, str]:
+    """Versions the measuring tools on ``host`` report about themselves."""
+    return {name: line for name, argv in TOOL_VERSION_ARGV.items()
+            if (line := host.version_line(argv))}
 
 
-def tool_versions() -> dict[str, str]:
-    """Versions the measuring tools report about themselves."""
-    probes = {
-        "iperf3": ["iperf3", "--version"],
-        "ping": ["ping", "-V"],
-        "ip": ["ip", "-V"],
-    }
-    return {name: line for name, argv in probes.items() if (line := first_line(argv))}
-
-
-def _os_release() -> str | None:
-    try:
-        for line in Path("/etc/os-release").read_text().splitlines():
-            if line.startswith("PRETTY_NAME="):
-                return line.split("=", 1)[1].strip('"')
-    except FileNotFoundError:
-        pass
+def parse_os_release(text: str) -> str | None:
+    for line in text.splitlines():
+        if line.startswith("PRETTY_NAME="):
+            return line.split("=", 1)[1].strip('"')
     return None
 
 
-def _cpu() -> dict[str, object]:
-    model, flags = None, set[str]()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and model is None:
-                model = value.strip()
-            elif key.strip() == "flags" and not flags:
-                flags = set(value.split())
-    except FileNotFoundError:
-        pass
+def parse_cpuinfo(text: str) -> dict[str, object]:
+    model, flags, cores = None, set[str](), 0
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        key = key.strip()
+        if key == "processor":
+            cores += 1
+        elif key == "model name" and model is None:
+            model = value.strip()
+        elif key == "flags" and not flags:
+            flags = set(value.split())
     return {
         "model": model,
-        "cores": os.cpu_count(),
+        "cores": cores or None,
         "aes_ni": "aes" in flags,
-        "flags": sorted(flag for flag in flags
-                        if flag in {"aes", "avx", "avx2", "avx512f", "pclmulqdq", "sha_ni"}),
+        "flags": sorted(flag for flag in flags if flag in RECORDED_CPU_FLAGS),
     }
 
 
-def _memory_bytes() -> int | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                return int(line.split()[1]) * 1024
-    except FileNotFoundError:
-        pass
+def parse_meminfo(text: str) -> int | None:
+    for line in text.splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) * 1024
     return None
+
+
+def _read(host: Host, path: str) -> str | None:
+    try:
+        return host.read_text(PurePosixPath(path))
+    except (OSError, CommandFailed):
+        return None
+
+
+def _sysctls(host: Host) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name in SYSCTLS:
+        text = _read(host, "/proc/sys/" + name.replace(".", "/"))
+        if text is not None:
+            values[name] = " ".join(text.split())
+    return values
+
+
+def host_metadata(host: Host) -> dict[str, object]:
+    """What the measurements on ``host`` depend on."""
+    kernel = _read(host, "/proc/sys/kernel/osrelease")
+    meminfo = _read(host, "/proc/meminfo")
+    return {
+        "kernel": kernel.strip() if kernel else None,
+        "distribution": parse_os_release(_read(host, "/etc/os-release") or ""),
+        "cpu": parse_cpuinfo(_read(host, "/proc/cpuinfo") or ""),
+        "memory_bytes": parse_meminfo(meminfo) if meminfo else None,
+        "sysctls": _sysctls(host),
+        "tools": tool_versions(host),
+    }
 
 
 def _git(source_dir: Path) -> dict[str, object]:
     if shutil.which("git") is None or not (source_dir / ".git").exists():
         return {}
-    commit = first_line(["git", "-C", str(source_dir), "rev-parse", "HEAD"])
-    status = subprocess.run(["git", "-C", str(source_dir), "status", "--porcelain"],
-                            capture_output=True, text=True, check=False, timeout=10)
-    return {"commit": commit, "dirty": bool(status.stdout.strip())}
 
-
-def _sysctls() -> dict[str, str]:
-    names = ["net.ipv4.tcp_congestion_control", "net.core.default_qdisc",
-             "net.ipv4.tcp_reordering", "net.ipv4.tcp_recovery", "net.ipv4.tcp_early_retrans",
-             "net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem"]
-    values: dict[str, str] = {}
-    for name in names:
-        path = Path("/proc/sys") / name.replace(".", "/")
-        if path.exists():
-            values[name] = " ".join(path.read_text().split())
-    return values
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(source_dir), *args], capture_output=True,
+                              text=True, check=False, timeout=10).stdout
+    return {"commit": git("rev-parse", "HEAD").strip() or None,
+            "dirty": bool(git("status", "--porcelain").strip())}
 
 
 def _flake_lock(source_dir: Path) -> dict[str, str] | None:
@@ -106,18 +120,18 @@ def _flake_lock(source_dir: Path) -> dict[str, str] | None:
     return None
 
 
-def machine_metadata() -> dict[str, object]:
+def harness_metadata() -> dict[str, object]:
+    """The program that ran the measurements (this process, on the controlling machine)."""
     source_dir = Path(__file__).resolve().parents[1]
     return {
         "command_line": sys.argv,
         "flake_lock": _flake_lock(source_dir),
         "harness_version": __version__,
         "python": sys.version.split()[0],
-        "kernel": platform.release(),
-        "distribution": _os_release(),
-        "cpu": _cpu(),
-        "memory_bytes": _memory_bytes(),
-        "sysctls": _sysctls(),
         "git": _git(source_dir),
-        "tools": tool_versions(),
     }
+
+
+def machine_metadata(host: Host) -> dict[str, object]:
+    """The manifest's metadata: the harness, and the machine ``host`` runs on."""
+    return {**harness_metadata(), **host_metadata(host)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -18,24 +19,19 @@ SHARED = REPO.parent / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def _namespaces_work() -> bool:
+@functools.cache
+def namespaces_work() -> bool:
+    """Asked once, lazily, by the first root test that runs: collecting tests (and a
+    ``-m "not root"`` session) must create nothing. ``unshare --net`` leaves nothing behind."""
     if os.geteuid() != 0:
         return False
-    name = f"vpbtestprobe{os.getpid()}"
-    created = subprocess.run(["ip", "netns", "add", name], capture_output=True).returncode == 0
-    if created:
-        subprocess.run(["ip", "netns", "delete", name], capture_output=True)
-    return created
+    return subprocess.run(["unshare", "--net", "--", "ip", "link", "set", "lo", "up"],
+                          capture_output=True).returncode == 0
 
 
-NAMESPACES_WORK = _namespaces_work()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    skip = pytest.mark.skip(reason="needs root and network namespaces")
-    for item in items:
-        if "root" in item.keywords and not NAMESPACES_WORK:
-            item.add_marker(skip)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if "root" in item.keywords and not namespaces_work():
+        pytest.skip("needs root and network namespaces")
 
 
 def our_netns() -> list[str]:
@@ -114,7 +110,7 @@ def no_leftovers_after_session() -> Iterator[None]:
     """Fail the session if any test left a vpn-bench namespace, state or daemon behind."""
     before = running_programs()
     yield
-    if NAMESPACES_WORK:
+    if namespaces_work.cache_info().currsize and namespaces_work():
         leftovers = leftover_netns()
         live_ids = {testbed_id_of_netns(n) for n in our_netns() if _run_by_someone_else(n)}
         state = [path for path in Path("/tmp/vpn-bench").glob("*") if path.name not in live_ids] \

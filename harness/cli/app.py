@@ -60,6 +60,8 @@ def run(
         help="Host TCP sysctls: none, reorder-tolerant [default: none].")] = None,
     seed: Annotated[int | None, typer.Option(
         help="Seed of the impairment draws [default: random, recorded].")] = None,
+    backend: Annotated[str, typer.Option(
+        help="How hosts are reached: local (network namespaces on this machine).")] = "local",
     offloads: Annotated[str, typer.Option(
         help="LAN segmentation offloads: default, on, off.")] = "default",
     ready_timeout: Annotated[float | None, typer.Option(
@@ -81,7 +83,7 @@ def run(
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
         plan_file=plan, resume=resume, force=force, engine=engine, tcp_tuning=tcp_tuning,
-        seed=seed,
+        seed=seed, backend=backend,
     )
     raise typer.Exit(execute(request, console))
 

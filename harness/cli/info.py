@@ -8,12 +8,12 @@ import shutil
 from rich.console import Console
 from rich.table import Table
 
-from harness import probes
 from harness.cli.run_command import availability, known_vpns
+from harness.hosts.local import LocalMachine
 from harness.impairment.binary import find_linkemu
 from harness.impairment.errors import EngineUnavailable
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.metadata import first_line
+from harness.testbed.backends import DEFAULT_BACKEND, get_backend
 from harness.vpns.registry import create_adapter
 from harness.workloads.registry import DEFAULT_TESTS, WORKLOADS
 
@@ -44,7 +44,7 @@ def print_list(console: Console) -> None:
 
 def _version_line(binary: str) -> str:
     for flag in ("--version", "-V", "-version", "version"):
-        line = first_line([binary, flag])
+        line = LocalMachine().version_line([binary, flag])
         if line and "usage" not in line.lower() and "invalid" not in line.lower():
             return line
     return "(no version output)"
@@ -54,17 +54,18 @@ def print_doctor(console: Console) -> int:
     """Returns 0 when the local testbed can run, 1 otherwise."""
     problems = 0
     root = os.geteuid() == 0
+    host = get_backend(DEFAULT_BACKEND).control_host()
     console.print(f"root: {'yes' if root else 'NO (the local testbed needs root)'}")
     problems += not root
     for tool, package in TOOLS.items():
-        path = shutil.which(tool)
+        path = host.which(tool)
         console.print(f"{tool}: {path or f'MISSING (Debian {package})'}")
         problems += path is None
     if root:
-        netns_ok = probes.namespaces_work()
+        netns_ok = host.try_in_scratch_netns([["ip", "link", "set", "lo", "up"]])
         console.print(f"network namespaces: {'yes' if netns_ok else 'NO'}")
         problems += not netns_ok
-        netem = probes.kernel_has_netem()
+        netem = host.has_netem()
         console.print(f"kernel sch_netem: {'yes' if netem else 'no'}")
         try:
             switch = str(find_linkemu())
@@ -73,7 +74,7 @@ def print_doctor(console: Console) -> int:
             problems += not netem
         console.print(f"userspace impairment switch: {switch}"
                       + ("" if netem else " (used for impaired profiles: no sch_netem)"))
-        console.print(f"kernel wireguard: {'yes' if probes.kernel_has_wireguard() else 'no'}")
+        console.print(f"kernel wireguard: {'yes' if host.has_wireguard_module() else 'no'}")
     else:
         console.print("kernel features: unknown (probing needs root)")
     table = Table(title="VPNs")

@@ -25,15 +25,13 @@ from harness.runner.planfile import PlanFile, load_plan_file
 from harness.runner.run import ResumeError, RunOptions, open_for_resume, run_plan
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
-from harness.testbed.base import Testbed
-from harness.testbed.local.system import require_local_testbed_support
-from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec, Offloads
+from harness.testbed.backends import DEFAULT_BACKEND, get_backend
+from harness.testbed.base import OFFLOAD_MODES, Offloads, Testbed, TestbedRequest
 from harness.topology import host_names
 from harness.vpns.registry import ADAPTERS, create_adapter
 from harness.workloads.base import WorkloadSettings
 from harness.workloads.registry import DEFAULT_TESTS
 
-OFFLOAD_MODES = ("default", "on", "off")
 TEST_NAMES = [test.value for test in DEFAULT_TESTS]
 
 
@@ -59,6 +57,7 @@ class RunRequest:
     engine: str | None = None
     tcp_tuning: str | None = None
     seed: int | None = None
+    backend: str = DEFAULT_BACKEND
 
 
 def known_vpns() -> dict[str, VpnSettings]:
@@ -192,12 +191,8 @@ def describe_plan(plan: RunPlan) -> str:
     return "\n".join(lines)
 
 
-def _factory(plan: RunPlan, offloads: Offloads) -> contextlib.AbstractContextManager[Testbed]:
-    return LocalTestbed(LocalTestbedSpec(hosts=plan.hosts, lan=load_testbed().lan,
-                                         offloads=offloads))
-
-
 def execute(request: RunRequest, console: Console) -> int:
+    backend = get_backend(request.backend)
     resume_store: RunStore | None = None
     if request.resume is not None:
         try:
@@ -215,10 +210,17 @@ def execute(request: RunRequest, console: Console) -> int:
     if request.dry_run:
         console.print(describe_plan(plan))
         return 0
-    require_local_testbed_support()
-    offloads = _offloads(request.offloads)
-    run_dir = run_plan(plan, settings, lambda: _factory(plan, offloads),
-                       RunOptions(out_dir=request.out_dir, ready_timeout_s=request.ready_timeout_s,
+    backend.check_support()
+    testbed_request = TestbedRequest(hosts=plan.hosts, lan=load_testbed().lan,
+                                     offloads=_offloads(request.offloads))
+
+    def open_testbed() -> contextlib.AbstractContextManager[Testbed]:
+        return backend.open(testbed_request)
+
+    run_dir = run_plan(plan, settings, open_testbed,
+                       RunOptions(out_dir=request.out_dir, backend=backend.name,
+                                  control_host=backend.control_host(),
+                                  ready_timeout_s=request.ready_timeout_s,
                                   live_progress=request.live_progress),
                        resume=resume_store, force=request.force)
     store = RunStore.open_existing(run_dir)

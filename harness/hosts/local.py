@@ -3,14 +3,13 @@ backend answers read-only questions (which binaries are installed) without a tes
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from harness.hosts.base import CommandResult, Host, Process
-from harness.hosts.local_process import LocalProcess, run_command
+from harness.hosts.local_process import LocalProcess, host_environment, run_command
 
 
 class LocalMachine(Host):
@@ -30,8 +29,8 @@ class LocalMachine(Host):
         input_text: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        merged = {**os.environ, **(env or {})}
-        return run_command(argv, timeout=timeout, input_text=input_text, env=merged)
+        return run_command(argv, timeout=timeout, input_text=input_text,
+                           env=host_environment(env))
 
     def start(
         self,
@@ -41,7 +40,7 @@ class LocalMachine(Host):
         env: Mapping[str, str] | None = None,
     ) -> Process:
         log_path = self._state_root / "logs" / f"{name}.log"
-        process = LocalProcess(name, argv, log_path, {**os.environ, **(env or {})})
+        process = LocalProcess(name, argv, log_path, host_environment(env))
         self._processes.append(process)
         return process
 
@@ -50,7 +49,7 @@ class LocalMachine(Host):
 
     def which(self, binary: str) -> str | None:
         """In-process PATH lookup: read-only commands start no process to answer it."""
-        return shutil.which(binary)
+        return shutil.which(binary, path=host_environment()["PATH"])
 
     def read_file(self, path: PurePosixPath) -> bytes:
         return Path(path).read_bytes()

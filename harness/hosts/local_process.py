@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -57,6 +58,24 @@ def run_command(
         duration_s=time.monotonic() - started,
         timed_out=timed_out,
     )
+
+
+def harness_tools_dir() -> Path:
+    """Where the harness's own programs are installed (vpb-probe, vpb-linkemu, ...): beside
+    the Python running the harness (a venv's or the Nix package's bin)."""
+    return Path(sys.executable).parent
+
+
+def host_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment for a command on a local host, with the harness's own
+    programs reachable (after everything already on PATH) and ``extra`` on top."""
+    env = dict(os.environ)
+    path = env.get("PATH", os.defpath)
+    tools = str(harness_tools_dir())
+    if tools not in path.split(os.pathsep):
+        env["PATH"] = f"{path}{os.pathsep}{tools}" if path else tools
+    env.update(extra or {})
+    return env
 
 
 def prefer_as_oom_victim(pid: int) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from harness.hosts.base import CommandResult, Host, Process
-from harness.hosts.local_process import LocalProcess, run_command
+from harness.hosts.local_process import LocalProcess, host_environment, run_command
 
 
 class NamespaceHost(Host):
@@ -42,13 +42,6 @@ class NamespaceHost(Host):
             *argv,
         ]
 
-    @staticmethod
-    def _environment(extra: Mapping[str, str] | None) -> dict[str, str]:
-        env = dict(os.environ)
-        if extra:
-            env.update(extra)
-        return env
-
     def run(
         self,
         argv: Sequence[str],
@@ -61,7 +54,7 @@ class NamespaceHost(Host):
             self._enter(argv),
             timeout=timeout,
             input_text=input_text,
-            env=self._environment(env),
+            env=host_environment(env),
             display_argv=argv,
         )
 
@@ -73,7 +66,7 @@ class NamespaceHost(Host):
         env: Mapping[str, str] | None = None,
     ) -> Process:
         log_path = self._state_root / "logs" / f"{name}.log"
-        process = LocalProcess(name, self._enter(argv), log_path, self._environment(env))
+        process = LocalProcess(name, self._enter(argv), log_path, host_environment(env))
         self._processes.append(process)
         return process
 
@@ -107,7 +100,7 @@ class NamespaceHost(Host):
 
     def which(self, binary: str) -> str | None:
         """The hosts share this machine's filesystem and PATH: look up in-process."""
-        return shutil.which(binary)
+        return shutil.which(binary, path=host_environment()["PATH"])
 
     def exists(self, path: PurePosixPath) -> bool:
         return Path(path).exists()

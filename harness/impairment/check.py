@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import harness
+from harness.hosts.base import CommandFailed, Host
 from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.errors import ImpairmentError
 from harness.netem import delay_model
@@ -32,6 +30,8 @@ from harness.testbed.base import Testbed
 from harness.waiting import WaitFailed, wait_until
 
 PROBE_PORT = 47_999
+#: The probe program (harness/impairment/probe.py), installed as a console script.
+PROBE_BINARY = "vpb-probe"
 DEFAULT_CONFIDENCE = 0.99
 BATCHES = 20
 QUANTILES = (0.1, 0.5, 0.9)
@@ -63,6 +63,15 @@ def _validate(count: int, rate_pps: float) -> None:
         raise ImpairmentError(f"probe rate must be 1..{MAX_RATE_PPS} per second, got {rate_pps}")
 
 
+def _probe_program(host: Host) -> str:
+    path = host.which(PROBE_BINARY)
+    if path is None:
+        raise ImpairmentError(
+            f"{PROBE_BINARY} is not on {host.name}'s PATH: it comes with the vpn-bench "
+            "package (`pip install -e .` / `make setup`, or the flake's vpn-bench)")
+    return path
+
+
 def run_probes(testbed: Testbed, source: str, target: str, *, count: int, rate_pps: float,
                max_delay_ms: float = 0.0, size: int = 64) -> ProbeSamples:
     """Send ``count`` datagrams at ``rate_pps`` from ``source`` to ``target``'s LAN address.
@@ -76,23 +85,23 @@ def run_probes(testbed: Testbed, source: str, target: str, *, count: int, rate_p
     out, ready = directory / f"probe-{tag}.json", directory / f"probe-{tag}.ready"
     send_s = count * interval_us / 1e6
     max_seconds = send_s + max_delay_ms / 1000 + 10.0
-    env = {"PYTHONPATH": str(Path(harness.__file__).resolve().parents[1])}
-    module = [sys.executable, "-m", "harness.impairment.probe"]
+    module = [_probe_program(receiver)]
+    sender_program = _probe_program(sender)
     process = receiver.start(
         [*module, "receive", "--bind", testbed.lan_address(target), "--port", str(PROBE_PORT),
          "--count", str(count), "--max-seconds", f"{max_seconds:.3f}", "--out", str(out),
          "--ready", str(ready), "--tag", str(tag)],
-        name=f"probe-receiver-{tag}", env=env)
+        name=f"probe-receiver-{tag}")
     try:
-        wait_until(lambda: Path(ready).exists(), timeout_s=10.0, interval_s=0.02,
+        wait_until(lambda: receiver.exists(ready), timeout_s=10.0, interval_s=0.02,
                    what=f"the probe receiver on {target}",
                    abort=lambda: [] if process.is_running() else [
                        f"it exited: {process.log_tail(10)}"])
         result = sender.run(
-            [*module, "send", "--to", testbed.lan_address(target), "--port", str(PROBE_PORT),
+            [sender_program, "send", "--to", testbed.lan_address(target), "--port", str(PROBE_PORT),
              "--count", str(count), "--interval-us", str(interval_us), "--size", str(size),
              "--tag", str(tag)],
-            timeout=send_s + 30.0, env=env)
+            timeout=send_s + 30.0)
         if not result.ok:
             raise ImpairmentError(f"probe sender on {source} failed: {result.describe()}")
         # Everything still in flight arrives within the longest delay; then stop waiting.
@@ -101,13 +110,13 @@ def run_probes(testbed: Testbed, source: str, target: str, *, count: int, rate_p
         data = json.loads(receiver.read_file(out))
     except WaitFailed as error:
         raise ImpairmentError(str(error)) from None
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, CommandFailed, json.JSONDecodeError) as error:
         raise ImpairmentError(f"probe results from {target} unreadable: {error}; "
                               f"{process.log_tail(10)}") from None
     finally:
         process.stop(timeout=5.0)
         for path in (out, ready):
-            Path(path).unlink(missing_ok=True)
+            receiver.remove(path)
     sent_ns = list(map(int, data["sent_ns"]))
     span = (max(sent_ns) - min(sent_ns)) / 1e9 if sent_ns else 0.0
     return ProbeSamples(count=count, interval_ms=interval_us / 1000,

@@ -94,10 +94,12 @@ def impair_check_command(
         "--json", help="Also write the full report (records, checks) as JSON here.")] = None,
     strict: Annotated[bool, typer.Option(
         help="Exit 1 when a measured figure contradicts the model.")] = False,
+    backend: Annotated[str, typer.Option(
+        help="How hosts are reached: local (network namespaces on this machine).")] = "local",
 ) -> None:
     """Measure what an impairment profile really does to a link: configured vs measured."""
     report = impair_check(profile, engine=engine, probes=probes, rate_pps=rate, seed=seed,
-                          confidence=confidence)
+                          confidence=confidence, backend=backend)
     print_report(report, Console(soft_wrap=True))
     if json_out is not None:
         json_out.write_text(report.model_dump_json(indent=2))

@@ -14,14 +14,13 @@ from harness.impairment.check import (
     measure_transit,
     verify_link,
 )
-from harness.impairment.errors import EngineUnavailable
 from harness.impairment.profiles import resolve_profiles
 from harness.impairment.selection import parse_engine_preference, select_engine
 from harness.netem.model import Profile
 from harness.netem.record import ImpairmentRecord
-from harness.probes import kernel_has_netem
 from harness.settings.loader import load_testbed
-from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
+from harness.testbed.backends import DEFAULT_BACKEND, get_backend
+from harness.testbed.base import TestbedRequest
 
 
 class ImpairCheckReport(BaseModel):
@@ -57,17 +56,16 @@ def validate_request(profiles: Iterable[str], engine: str, probes: int, rate_pps
 def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 2000,
                  rate_pps: float = 1000, seed: int | None = None,
                  confidence: float = DEFAULT_CONFIDENCE,
-                 custom: Mapping[str, Profile] | None = None) -> ImpairCheckReport:
+                 custom: Mapping[str, Profile] | None = None,
+                 backend: str = DEFAULT_BACKEND) -> ImpairCheckReport:
     """Measure each profile on a fresh 2-host testbed (first host -> second). The plain
     path is measured first: its latency is what the model's delay adds to."""
     resolved = validate_request(profiles, engine, probes, rate_pps, confidence, custom)
-    if engine == "tc" and not kernel_has_netem():
-        raise EngineUnavailable("--engine tc: this kernel has no sch_netem (adding a netem "
-                                "qdisc in a scratch namespace failed); use --engine "
-                                "userspace or auto")
+    chosen = get_backend(backend)
+    chosen.check_support()
     settings = load_testbed()
-    spec = LocalTestbedSpec(hosts=settings.hosts[:2], lan=settings.lan)
-    with LocalTestbed(spec) as testbed:
+    with chosen.open(TestbedRequest(hosts=settings.hosts[:2], lan=settings.lan)) as testbed:
+        select_engine(testbed, engine)  # fails before measuring when no engine can run
         source, target = testbed.host_names
         transit = measure_transit(testbed, source, target)
         report = ImpairCheckReport(engine_preference=engine, probes=probes, rate_pps=rate_pps,

@@ -111,7 +111,7 @@ def receive(address: str, port: int, count: int, max_seconds: float, out: Path,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.impairment.probe")
+    parser = argparse.ArgumentParser(prog="vpb-probe")
     sub = parser.add_subparsers(dest="role", required=True)
     sender = sub.add_parser("send")
     sender.add_argument("--to", required=True)

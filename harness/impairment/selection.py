@@ -9,9 +9,7 @@ from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.errors import EngineUnavailable
 from harness.impairment.tc_engine import TcNetemEngine
 from harness.impairment.userspace import UserspaceEngine
-from harness.probes import kernel_has_netem
 from harness.testbed.base import Testbed
-from harness.testbed.local.testbed import LocalTestbed
 
 EnginePreference = Literal["auto", "tc", "userspace"]
 ENGINE_PREFERENCES: tuple[str, ...] = get_args(EnginePreference)
@@ -24,20 +22,29 @@ def parse_engine_preference(value: str) -> EnginePreference:
     return value  # type: ignore[return-value]
 
 
+def testbed_has_netem(testbed: Testbed) -> bool:
+    """Every host can add a netem qdisc (tried on each host, in a scratch namespace)."""
+    return all(host.has_netem() for host in testbed.hosts)
+
+
 def select_engine(testbed: Testbed, preference: str = "auto") -> ImpairmentEngine:
-    """`auto`: tc when adding a netem qdisc in a scratch namespace works, else userspace
-    (which needs the local namespace testbed)."""
+    """`auto`: tc netem where every host of the testbed has it (found by trying there), else
+    the userspace link where the testbed supports splicing it into its LAN."""
     choice = parse_engine_preference(preference)
-    if choice == "userspace" or (choice == "auto" and isinstance(testbed, LocalTestbed)
-                                 and not kernel_has_netem()):
+    if choice == "userspace":
+        if not testbed.supports_userspace_link:
+            raise EngineUnavailable(
+                f"--engine userspace: the {testbed.backend!r} testbed cannot splice the "
+                "userspace link into its LAN; use --engine tc or auto")
         return UserspaceEngine()
-    has_netem = kernel_has_netem()
-    if choice == "tc" and not has_netem:
-        raise EngineUnavailable(
-            "--engine tc: this kernel has no sch_netem (adding a netem qdisc in a scratch "
-            "namespace failed); use --engine userspace or auto")
-    if not has_netem:
-        raise EngineUnavailable(
-            f"no impairment engine for the {testbed.backend!r} testbed: its kernel has no "
-            "sch_netem and the userspace link needs the local namespace testbed")
-    return TcNetemEngine()
+    lacking = [host.name for host in testbed.hosts if not host.has_netem()]
+    if not lacking:
+        return TcNetemEngine()
+    if choice == "auto" and testbed.supports_userspace_link:
+        return UserspaceEngine()
+    raise EngineUnavailable(
+        f"no sch_netem on {', '.join(lacking)} (adding a netem qdisc in a scratch network "
+        f"namespace there failed)"
+        + ("; use --engine userspace or auto" if testbed.supports_userspace_link else
+           f"; the {testbed.backend!r} testbed has no userspace alternative: load sch_netem "
+           "(kernel module) on those hosts"))

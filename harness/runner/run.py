@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from harness.hosts.base import Host
+from harness.hosts.local import LocalMachine
 from harness.metadata import machine_metadata, tool_versions
 from harness.records.models import (
     PhaseTiming,
@@ -64,6 +66,8 @@ class RunOptions:
     run_id: str | None = None
     extra_metadata: dict[str, object] | None = None
     sample_cpu: bool = True
+    #: Where machine facts and tool versions are asked (the backend's control host).
+    control_host: Host | None = None
 
 
 class _StoreSink:
@@ -139,6 +143,7 @@ def run_plan(
 
     Interrupts (SIGINT, SIGTERM) propagate after every session tore down its testbed.
     """
+    control_host = options.control_host or LocalMachine()
     if resume is not None:
         store = resume
         store.manifest.resumed_at.append(datetime.now(UTC))
@@ -155,7 +160,7 @@ def run_plan(
             vpns=plan.vpns,
             profiles=plan.profiles,
             tests=[test.value for test in plan.tests],
-            metadata={**machine_metadata(), **(options.extra_metadata or {})},
+            metadata={**machine_metadata(control_host), **(options.extra_metadata or {})},
             plan=plan_to_json(plan),
         ))
         completed = frozenset()
@@ -169,7 +174,7 @@ def run_plan(
     clock = PhaseClock(on_phase=on_phase)
     settings = SessionSettings(run_id=manifest.run_id, plan=plan,
                                ready_timeout_s=options.ready_timeout_s,
-                               tool_versions=tool_versions(), completed=completed,
+                               tool_versions=tool_versions(control_host), completed=completed,
                                sample_cpu=options.sample_cpu)
     todo = [(session, pending_cells(session, plan.hosts, completed))
             for session in plan.sessions()]

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
 from harness.hosts.base import Host
+from harness.settings.models import LanSettings
+
+Offloads = Literal["default", "on", "off"]
+OFFLOAD_MODES: tuple[Offloads, ...] = ("default", "on", "off")
 
 
 class TestbedError(RuntimeError):
@@ -16,6 +23,8 @@ class Testbed(ABC):
     """A set of hosts on one LAN, identified by name in ring order."""
 
     backend: str
+    #: The userspace impairment link (vpb-linkemu) can be spliced into this testbed's LAN.
+    supports_userspace_link: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -47,3 +56,31 @@ class Testbed(ABC):
     def stop_all_processes(self) -> None:
         for host in self.hosts:
             host.stop_processes()
+
+
+@dataclass(frozen=True)
+class TestbedRequest:
+    """What a run needs from a backend: these hosts, on one LAN."""
+
+    hosts: list[str]
+    lan: LanSettings
+    offloads: Offloads = "default"
+
+
+class Backend(ABC):
+    """A way to reach machines; the registry in ``harness.testbed.backends`` names them."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]
+
+    @abstractmethod
+    def control_host(self) -> Host:
+        """Where availability is asked before any testbed exists (read-only questions)."""
+
+    @abstractmethod
+    def check_support(self) -> None:
+        """Raise TestbedError, with the fix, when this backend cannot run here."""
+
+    @abstractmethod
+    def open(self, request: TestbedRequest) -> AbstractContextManager[Testbed]:
+        """A testbed for ``request``; built on enter, torn down on exit."""

@@ -16,14 +16,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 from harness.hosts.base import Host
 from harness.hosts.namespace import NamespaceHost
 from harness.parsing.ethtool import RECORDED_OFFLOADS, parse_features
 from harness.settings.addressing import nth_address
 from harness.settings.models import LanSettings
-from harness.testbed.base import Testbed, TestbedError
+from harness.testbed.base import Offloads, Testbed, TestbedError
 from harness.testbed.local import registry
 from harness.testbed.local.cleanup import destroy_testbed
 from harness.testbed.local.names import (
@@ -38,8 +37,6 @@ from harness.testbed.local.system import (
     require_local_testbed_support,
     run_root,
 )
-
-Offloads = Literal["default", "on", "off"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +93,7 @@ class LocalTestbed(Testbed):
     """Use as a context manager: built on entry, destroyed on exit (also on errors)."""
 
     backend = "local"
+    supports_userspace_link = True
 
     def __init__(self, spec: LocalTestbedSpec) -> None:
         self.spec = spec
