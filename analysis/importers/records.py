@@ -24,7 +24,7 @@ from harness.records.models import (
     SessionRecord,
     Status,
 )
-from harness.records.store import MANIFEST
+from harness.records.store import MANIFEST, merge_index, read_index
 
 FORMAT = "records"
 SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
@@ -128,7 +128,9 @@ class RecordsImporter:
         check_schema_versions(self.run_dirs)
         manifests = []
         for run_dir in self.run_dirs:
-            manifest = self._load(RunManifest, run_dir / MANIFEST)
+            # Records of an interrupted run are listed in its index, not yet in the manifest.
+            manifest = merge_index(self._load(RunManifest, run_dir / MANIFEST),
+                                   read_index(run_dir))
             manifests.append(manifest)
             self._load_run(run_dir, manifest)
         if self.unknown_fields:

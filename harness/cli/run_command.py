@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from rich.console import Console
+from rich.markup import escape
 
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
@@ -22,7 +23,13 @@ from harness.records.models import Status, TestKind
 from harness.records.store import RunStore
 from harness.runner.plan import REFERENCE_VPN, RunPlan, TestPolicy
 from harness.runner.planfile import PlanFile, load_plan_file
-from harness.runner.run import ResumeError, RunOptions, open_for_resume, run_plan
+from harness.runner.run import (
+    ResumeError,
+    RunDiskFull,
+    RunOptions,
+    open_for_resume,
+    run_plan,
+)
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
 from harness.testbed.backends import DEFAULT_BACKEND, get_backend
@@ -217,12 +224,16 @@ def execute(request: RunRequest, console: Console) -> int:
     def open_testbed() -> contextlib.AbstractContextManager[Testbed]:
         return backend.open(testbed_request)
 
-    run_dir = run_plan(plan, settings, open_testbed,
-                       RunOptions(out_dir=request.out_dir, backend=backend.name,
-                                  control_host=backend.control_host(),
-                                  ready_timeout_s=request.ready_timeout_s,
-                                  live_progress=request.live_progress),
-                       resume=resume_store, force=request.force)
+    try:
+        run_dir = run_plan(plan, settings, open_testbed,
+                           RunOptions(out_dir=request.out_dir, backend=backend.name,
+                                      control_host=backend.control_host(),
+                                      ready_timeout_s=request.ready_timeout_s,
+                                      live_progress=request.live_progress),
+                           resume=resume_store, force=request.force)
+    except RunDiskFull as error:
+        console.print(f"[red]disk full[/red] {escape(str(error))}")
+        return 1
     store = RunStore.open_existing(run_dir)
     records = store.load_records()
     ok = sum(record.status is Status.OK for record in records)

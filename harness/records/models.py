@@ -227,7 +227,8 @@ class PhaseTiming(Strict):
 
 
 class RunManifest(BaseModel):
-    """Index of a run directory; rewritten atomically after every record."""
+    """Index of a run directory: rewritten at the start and end of each invocation; what was
+    added in between is in ``index.jsonl`` (see harness.records.store)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -253,3 +254,5 @@ class RunManifest(BaseModel):
     )
     resumed_at: list[datetime] = Field(default_factory=list)
     complete: bool = False
+    index_seq: int = Field(
+        default=0, description="Last index.jsonl entry included in the lists above.")

@@ -28,7 +28,7 @@ from harness.records.models import (
     Status,
     TestKind,
 )
-from harness.records.store import MANIFEST, RunStore
+from harness.records.store import MANIFEST, RunLocked, RunStore, StoreFull
 from harness.runner.plan import RunPlan
 from harness.runner.progress import ProgressReporter
 from harness.runner.session import (
@@ -51,6 +51,15 @@ _PLAN = TypeAdapter(RunPlan)
 
 class ResumeError(ValueError):
     """The directory is not a resumable run."""
+
+
+class RunDiskFull(RuntimeError):
+    """The run stopped because its directory's filesystem is full; it can be resumed."""
+
+    def __init__(self, run_dir: Path, error: OSError) -> None:
+        super().__init__(f"{error.strerror or error}: the run stopped; every record written "
+                         f"so far is intact. Free space, then: vpn-bench run --resume {run_dir}")
+        self.run_dir = run_dir
 
 
 def new_run_id() -> str:
@@ -81,6 +90,8 @@ class _StoreSink:
     def add_record(self, record: ResultRecord, raw: str, raw_extension: str) -> None:
         try:
             self.store.add_record(record, raw, raw_extension)
+        except StoreFull:
+            raise  # nothing more can be written: the run stops, resumable
         except OSError as error:
             note = (f"{record.vpn}/{record.profile}/rep{record.repetition}/{record.test.value}/"
                     f"{record.link}: {error}")
@@ -120,11 +131,15 @@ def completed_cells(store: RunStore) -> frozenset[CellKey]:
     return frozenset(done)
 
 
-def open_for_resume(run_dir: Path) -> tuple[RunStore, RunPlan]:
+def open_for_resume(run_dir: Path, *, writer: bool = True) -> tuple[RunStore, RunPlan]:
+    """The run's store (locked for writing unless ``writer`` is False) and its plan."""
     if not (run_dir / MANIFEST).is_file():
         raise ResumeError(f"{run_dir} has no {MANIFEST}; pass a run directory "
                           "(results/<run-id>) to --resume")
-    store = RunStore.open_existing(run_dir)
+    try:
+        store = RunStore.open_for_writing(run_dir) if writer else RunStore.open_existing(run_dir)
+    except RunLocked as error:
+        raise ResumeError(str(error)) from None
     if not store.manifest.plan:
         raise ResumeError(f"{run_dir}/{MANIFEST} holds no plan; it cannot be resumed")
     return store, plan_from_json(store.manifest.plan)
@@ -196,10 +211,17 @@ def run_plan(
                 run_session(session, adapter, testbed_factory, settings, sink, clock,
                             on_measurement)
         manifest.complete = not manifest.write_failures
+    except StoreFull as error:
+        raise RunDiskFull(store.run_dir, error) from None
     finally:
         manifest.ended_at = datetime.now(UTC)
         _attribute_remainder(manifest, invocation_started, phases_before)
-        store.save_manifest()
+        try:
+            store.save_manifest()
+        except StoreFull:
+            pass  # the manifest of the start and the index still describe every record
+        finally:
+            store.close()
     return store.run_dir
 
 

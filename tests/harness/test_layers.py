@@ -55,7 +55,8 @@ def _imported_packages(path: Path) -> set[str]:
 
 
 def _sources() -> list[Path]:
-    return sorted([*REPO.joinpath("harness").rglob("*.py"), *REPO.joinpath("analysis").rglob("*.py")])
+    return sorted([*REPO.joinpath("harness").rglob("*.py"),
+                   *REPO.joinpath("analysis").rglob("*.py")])
 
 
 def test_every_package_is_ranked() -> None:
