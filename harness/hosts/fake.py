@@ -10,7 +10,11 @@ fake needs no root. The test decides every answer:
 
       rules = Rules().on("ping", "-c", "1", reply=Reply(stdout=PING_OK))
       rules.on("iperf3", "--client", reply=Reply(stdout=IPERF_JSON))
+      rules.on("iperf3", "--client", host="lom", times=1, reply=Reply(returncode=1))
       host = FakeHost("lom", rules)
+
+  The newest matching rule answers (above: lom's first client fails, later ones print the
+  JSON); a command no rule matches exits 127 and is listed in ``rules.unmatched``.
 
 * ``start()`` returns a :class:`FakeProcess` that runs until the test says otherwise:
   ``process.exit(1, output="panic: ...")`` now, ``process.exit_after(2, matching=("iperf3",))``
@@ -57,12 +61,13 @@ class Call:
     host: str
     kind: CallKind
     argv: tuple[str, ...]
+    #: The host that received the call, for reply functions with side effects
+    #: (``call.fake_host.process("vpn-daemon").exit(1)``).
+    fake_host: FakeHost = field(compare=False, hash=False, repr=False)
     input_text: str | None = None
     env: dict[str, str] | None = field(default=None, hash=False)
     #: The ``timeout`` passed to run(); None for start().
     timeout: float | None = None
-    #: The host that received the call, for reply functions with side effects.
-    fake_host: FakeHost | None = field(default=None, compare=False, hash=False, repr=False)
 
     def matches(self, *prefix: str) -> bool:
         """True when argv starts with ``prefix``."""
@@ -207,8 +212,8 @@ class CallLog:
                timeout: float | None = None) -> Call:
         with self._lock:
             call = Call(seq=next(self._seq), host=host.name, kind=kind, argv=tuple(argv),
-                        input_text=input_text, env=dict(env) if env is not None else None,
-                        timeout=timeout, fake_host=host)
+                        fake_host=host, input_text=input_text,
+                        env=dict(env) if env is not None else None, timeout=timeout)
             self._calls.append(call)
         return call
 

@@ -252,7 +252,6 @@ def test_timed_out_commands_are_recorded_as_timeouts(tmp_path: Path) -> None:
 # -- the VPN fails ----------------------------------------------------------------------------
 def test_daemon_dying_mid_test_fails_the_rest_of_the_session(tmp_path: Path) -> None:
     def daemon_dies(call: Call) -> Reply:
-        assert call.fake_host is not None
         call.fake_host.process(DAEMON).exit(1, output="fakevpnd: fatal: tunnel device gone\n")
         return Reply(returncode=1, stdout=TCP_PEER_GONE)
 
@@ -479,7 +478,6 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
             host.write_file(PurePosixPath("/proc/stat"), "cpu  100 0 50 1000 0 0 10 0 0 0\n")
 
     def busy_client(call: Call) -> CommandResult | Reply:
-        assert call.fake_host is not None
         for process in call.fake_host.started:  # the VPN daemons work while iperf3 runs
             if process.name == DAEMON:
                 process.cpu_ticks += 25
