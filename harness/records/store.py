@@ -145,6 +145,14 @@ def load_manifest(run_dir: Path) -> RunManifest:
     return merge_index(manifest, read_index(run_dir))
 
 
+def _valid(model: type[ResultRecord] | type[SessionRecord], path: Path) -> bool:
+    try:
+        model.model_validate_json(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 class _Lock:
     """An exclusive flock on ``run_dir/.lock``, naming its holder for whoever is refused."""
 
@@ -156,6 +164,7 @@ class _Lock:
         except BlockingIOError:
             holder = self.path.read_text(errors="replace").strip() or "another process"
             os.close(self._fd)
+            self._fd = -1
             raise RunLocked(f"{run_dir} is being written by {holder}; wait for it to end "
                             "(or stop it) before resuming") from None
         os.ftruncate(self._fd, 0)
@@ -206,6 +215,7 @@ class RunStore:
         lock.release()
         store = cls(run_dir, RunManifest.model_validate_json((run_dir / MANIFEST).read_text()))
         store.manifest = merge_index(store.manifest, read_index(run_dir))
+        store._adopt_orphans()
         return store
 
     def close(self) -> None:
@@ -234,6 +244,22 @@ class RunStore:
                 with index.open("r+b") as handle:
                     handle.truncate(len(whole))
                     os.fsync(handle.fileno())
+
+    def _adopt_orphans(self) -> None:
+        """List records and sessions a killed writer renamed into place but did not index:
+        the file is whole (atomic rename), so it is kept rather than measured again."""
+        for path in sorted(self.run_dir.glob("*/*/rep*/session.json")):
+            rel = str(path.relative_to(self.run_dir))
+            if rel not in self.manifest.sessions and _valid(SessionRecord, path):
+                self.manifest.sessions.append(rel)
+                self._append({"session": rel})
+        for path in sorted(self.run_dir.glob("*/*/rep*/*/*.json")):
+            if ".raw." in path.name:
+                continue
+            rel = str(path.relative_to(self.run_dir))
+            if rel not in self.manifest.records and _valid(ResultRecord, path):
+                self.manifest.records.append(rel)
+                self._append({"record": rel})
 
     def _append(self, entry: dict[str, Any]) -> None:
         self._writable()
