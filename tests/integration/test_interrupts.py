@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from harness.testbed.local import names as testbed_names
+from harness.testbed.local.names import TestbedNames
 from tests.conftest import leftover_netns, netns_owned_by
 
 pytestmark = pytest.mark.root
@@ -42,6 +44,20 @@ def _wait_for_iperf_in_testbed(run: subprocess.Popen[str],
     raise AssertionError("the run never reached an iperf3 test")
 
 
+def _testbeds_of(run: subprocess.Popen[str]) -> list[TestbedNames]:
+    return [TestbedNames(testbed_id) for netns in netns_owned_by(run.pid)
+            if (testbed_id := testbed_names.testbed_id_of_netns(netns))]
+
+
+def _debris(testbeds: list[TestbedNames]) -> list[Path]:
+    """What these testbeds created on the filesystem and still exists (other runs' testbeds,
+    e.g. a concurrent session on this shared machine, are not ours to judge)."""
+    paths = [path for names in testbeds for path in (names.state_dir, names.registry_file)]
+    paths += [names.mountns_file(host) for names in testbeds
+              for host in ("lom", "yuki", "luna")]
+    return [path for path in paths if path.exists()]
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -55,6 +71,7 @@ def test_clean_removes_what_a_killed_run_left(tmp_path: Path) -> None:
     run = _start_run(tmp_path)
     try:
         pids = _wait_for_iperf_in_testbed(run)
+        testbeds = _testbeds_of(run)
         run.kill()
         run.wait(timeout=10)
         assert netns_owned_by(run.pid), "a SIGKILLed harness cannot clean up; debris expected"
@@ -68,10 +85,10 @@ def test_clean_removes_what_a_killed_run_left(tmp_path: Path) -> None:
     assert "removed namespace" in cleaned.stdout
     assert leftover_netns() == []
     assert not any(_alive(pid) for pid in pids)
-    assert not Path("/run/vpn-bench").exists() and not Path("/tmp/vpn-bench").exists()
+    assert testbeds and _debris(testbeds) == []
     again = subprocess.run([sys.executable, "-m", "harness", "clean"], capture_output=True,
                            text=True, timeout=60)
-    assert "nothing to clean" in again.stdout
+    assert again.returncode == 0 and "removed" not in again.stdout
 
 
 @pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -80,6 +97,7 @@ def test_signal_mid_run_tears_everything_down(tmp_path: Path, signum: int,
     run = _start_run(tmp_path)
     try:
         pids = _wait_for_iperf_in_testbed(run)
+        testbeds = _testbeds_of(run)
         run.send_signal(signum)
         output, _ = run.communicate(timeout=30)
     finally:
@@ -88,7 +106,7 @@ def test_signal_mid_run_tears_everything_down(tmp_path: Path, signum: int,
     assert run.returncode == exit_code, output
     assert leftover_netns() == []
     assert not any(_alive(pid) for pid in pids)
-    assert not Path("/tmp/vpn-bench").exists()
+    assert testbeds and _debris(testbeds) == []
     manifests = list(tmp_path.glob("*/manifest.json"))
     assert len(manifests) == 1 and '"complete": false' in manifests[0].read_text()
 
