@@ -47,7 +47,7 @@ def cell_dir(vpn: str, profile: str, repetition: int) -> Path:
 def record_path(record: ResultRecord) -> Path:
     """Relative path of a result record inside the run directory."""
     base = cell_dir(record.vpn, record.profile, record.repetition)
-    return base / record.test.value / f"{record.source}-{record.target}.json"
+    return base / record.test / f"{record.source}-{record.target}.json"
 
 
 def session_path(session: SessionRecord) -> Path:
