@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from analysis.catalogue import ALL, phase_name
+from analysis.catalogue import ALL, is_known_metric, phase_name
 from analysis.dataset import Dataset, DatasetBuilder, MetadataTable
 from analysis.errors import AnalysisInputError
 from analysis.importers.records_map import (
@@ -133,6 +133,8 @@ class RecordsImporter:
         self.lan: dict[tuple[str, str], tuple[str, ...]] = {}
         #: Test name -> records of it no registered workload knows (never silently dropped).
         self.unknown_tests: dict[str, int] = {}
+        #: Metric names a workload maps to that the catalogue does not define.
+        self.unknown_metrics: set[str] = set()
         #: (test, profile, parameters) -> records measured with them.
         self.parameters: dict[tuple[str, str, str], int] = {}
 
@@ -149,6 +151,11 @@ class RecordsImporter:
             self.out.notes.append(
                 f"Records of tests this analysis does not know were not analysed: {counts}. "
                 f"Known tests: {', '.join(TEST_NAMES)}."
+            )
+        if self.unknown_metrics:
+            self.out.notes.append(
+                "Metrics not in the analysis catalogue (analysis/catalogue.py) were not "
+                "analysed: " + ", ".join(sorted(self.unknown_metrics))
             )
         if self.unknown_fields:
             self.out.notes.append(
@@ -206,7 +213,10 @@ class RecordsImporter:
             self.unknown_fields.update(f"ResultRecord.metrics.{record.test}.{name}"
                                        for name in unknown)
             for metric, value in metric_values(workload, metrics).items():
-                self.out.observe(where, metric, value)
+                if is_known_metric(metric):
+                    self.out.observe(where, metric, value)
+                else:
+                    self.unknown_metrics.add(f"{metric} (test {record.test})")
 
     def _add_session(self, session: SessionRecord, rel: str) -> None:
         sample = f"{session.run_id}/rep{session.repetition}"

@@ -205,3 +205,18 @@ def test_records_of_an_unknown_test_are_counted_in_a_note_not_dropped_silently(
     report = (out / "report.html").read_text()
     assert "tests this analysis does not know were not analysed: quic (2 records)" in report
     assert "quic" not in (out / "metrics.csv").read_text()
+
+
+def test_a_metric_missing_from_the_catalogue_is_noted_not_fatal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from harness.workloads.registry import WORKLOADS
+
+    ping = WORKLOADS["ping"]
+    original = ping.analysis_values
+    monkeypatch.setattr(ping, "analysis_values",
+                        lambda metrics: {**original(metrics), "ping.new_thing_ms": 1.0})
+    small_run(tmp_path / "results")
+    out = run_analysis(tmp_path / "results", tmp_path / "out")
+    report = (out / "report.html").read_text()
+    assert "not analysed: ping.new_thing_ms (test ping)" in report
+    assert "ping.rtt_avg_ms" in (out / "metrics.csv").read_text()
