@@ -209,7 +209,7 @@ def describe_plan(plan: RunPlan) -> str:
              f"seed: {plan.seed}",
              "parameters:"]
     for test in dict.fromkeys([*plan.tests, *plan.parameters]):
-        lines.append(f"  {test}: {_describe_params(plan.params_for(test, ''))}")
+        lines.append(f"  {test}: {_describe_params(plan.params_for(test))}")
     for profile, changed in plan.profile_parameters.items():
         for test, params in changed.items():
             lines.append(f"  {test} under {profile}: {_describe_params(params)}")

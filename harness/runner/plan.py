@@ -113,9 +113,10 @@ class RunPlan:
         profile_tests = self.profile_tests.get(profile, self.tests)
         return tuple(test for test in vpn_tests if test in profile_tests)
 
-    def params_for(self, test: str, profile: str) -> WorkloadParams:
-        """The parameters ``test`` runs with under ``profile``."""
-        profile_params = self.profile_parameters.get(profile, {})
+    def params_for(self, test: str, profile: str | None = None) -> WorkloadParams:
+        """The parameters ``test`` runs with under ``profile`` (None: outside any profile
+        override)."""
+        profile_params = self.profile_parameters.get(profile, {}) if profile else {}
         if test in profile_params:
             return profile_params[test]
         if test in self.parameters:
