@@ -10,6 +10,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.errors import UsageError
 from harness.runner.signals import Interrupted
@@ -34,6 +35,9 @@ ParamOption = Annotated[list[str], typer.Option(
     "--param", metavar="TEST.PARAMETER=VALUE",
     help="Set any workload parameter, e.g. udp.bitrate_mbps=100; repeatable; wins over "
          "the shared flags and the plan file. `vpn-bench list` shows every parameter.")]
+ProfileOption = Annotated[list[str], typer.Option(
+    "--profile", help="Impairment profile(s): baseline, low, medium, high, custom ones from "
+                      "--plan; comma list; 'all' \\[default: baseline].")]
 
 Command = TypeVar("Command", bound=Callable[..., Any])
 
@@ -44,7 +48,8 @@ def _shared_option(shared: SharedParameter) -> inspect.Parameter:
     tests = ", ".join(f"{test}.{field}" for test, field in shared.targets)
     metavar = {int: "INTEGER", float: "NUMBER"}.get(shared.annotation, "VALUE")
     option = typer.Option(shared.flag, metavar=metavar,
-                          help=f"{shared.description} Sets {tests}. \\[default: {default}]")
+                          help=f"{escape(shared.description)} Sets {tests}. "
+                               f"\\[default: {default}]")
     return inspect.Parameter(shared.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
                              default=None, annotation=Annotated[str | None, option])
 
@@ -60,9 +65,6 @@ def with_workload_options(command: Command) -> Command:
     command.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[*declared[:at], *options, *declared[at:]])
     return command
-ProfileOption = Annotated[list[str], typer.Option(
-    "--profile", help="Impairment profile(s): baseline, low, medium, high, custom ones from "
-                      "--plan; comma list; 'all' \\[default: baseline].")]
 
 
 @app.command()
