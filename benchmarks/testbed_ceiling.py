@@ -24,8 +24,7 @@ from pathlib import Path
 
 from harness.cli.run_command import availability, known_vpns
 from harness.hosts.local_process import LocalProcess, run_command
-from harness.parsing.iperf3 import parse_tcp
-from harness.records.models import Status, TcpMetrics, TestKind
+from harness.records.models import Status
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan
 from harness.runner.run import RunOptions, run_plan
@@ -35,8 +34,8 @@ from harness.testbed.local.cleanup import destroy_testbed
 from harness.testbed.local.names import PREFIX, new_testbed_id
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
 from harness.waiting import wait_until
-from harness.workloads.base import WorkloadSettings
-from harness.workloads.tcp import TCP_ARGS
+from harness.workloads.registry import metrics_as
+from harness.workloads.tcp import TCP_ARGS, TcpMetrics, TcpParams, parse_tcp
 
 
 def both_directions(metrics: TcpMetrics) -> float:
@@ -89,14 +88,15 @@ def harness_mbps(vpns: list[str], duration: float,
     def factory() -> contextlib.AbstractContextManager[Testbed]:
         return LocalTestbed(LocalTestbedSpec(hosts=settings.hosts, lan=settings.lan))
 
-    plan = RunPlan(hosts=settings.hosts, vpns=vpns, profiles=["baseline"], tests=[TestKind.TCP],
-                   workload=WorkloadSettings(duration_s=duration))
+    plan = RunPlan(hosts=settings.hosts, vpns=vpns, profiles=["baseline"], tests=["tcp"],
+                   parameters={"tcp": TcpParams(duration_s=round(duration))})
     run_dir = run_plan(plan, load_vpns(), factory, RunOptions(out_dir=out, live_progress=False))
     results: dict[str, list[tuple[float, float]]] = {}
     for record in RunStore.open_existing(run_dir).load_records():
-        if record.status is Status.OK and isinstance(record.metrics, TcpMetrics):
+        metrics = metrics_as(record, TcpMetrics)
+        if record.status is Status.OK and metrics is not None:
             results.setdefault(record.vpn, []).append(
-                (record.metrics.sender_bps / 1e6, both_directions(record.metrics)))
+                (metrics.sender_bps / 1e6, both_directions(metrics)))
     return results
 
 

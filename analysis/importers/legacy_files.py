@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from analysis.importers.json_paths import JsonObject, get_number, get_object, get_path, get_text
+from harness.workloads.tcp import retransmit_rate_pct as retransmit_rate_pct
 
 MBIT = 1e6
 
@@ -95,14 +96,6 @@ def _forward_sender_streams(iperf: JsonObject) -> list[JsonObject]:
 
 def _mbps(value: float | None) -> float | None:
     return None if value is None else value / MBIT
-
-
-def retransmit_rate_pct(retransmits: float | None, sent_bytes: float | None,
-                        mss: float | None) -> float | None:
-    """100 × retransmits / estimated segments; None when any input is unusable."""
-    if retransmits is None or sent_bytes is None or mss is None or mss <= 0 or sent_bytes <= 0:
-        return None
-    return 100.0 * retransmits / (sent_bytes / mss)
 
 
 def tcp_values(iperf: JsonObject) -> dict[str, float | None]:

@@ -13,10 +13,16 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from analysis.catalogue import ALL, phase_name
+from analysis.catalogue import ALL, is_known_metric, phase_name
 from analysis.dataset import Dataset, DatasetBuilder, MetadataTable
 from analysis.errors import AnalysisInputError
-from analysis.importers.records_map import TEST_NAMES, record_values, sample_of
+from analysis.importers.records_map import (
+    metric_values,
+    parameters_text,
+    sample_of,
+    upgrade_from_v1,
+    workload_of,
+)
 from harness.records.models import (
     SCHEMA_VERSION,
     ResultRecord,
@@ -25,9 +31,11 @@ from harness.records.models import (
     Status,
 )
 from harness.records.store import MANIFEST, merge_index, read_index
+from harness.workloads.registry import TEST_NAMES
 
 FORMAT = "records"
-SUPPORTED_SCHEMA_VERSIONS = frozenset({SCHEMA_VERSION})
+#: 1: records without parameters, metrics tagged with ``kind`` (upgraded when read).
+SUPPORTED_SCHEMA_VERSIONS = frozenset({1, SCHEMA_VERSION})
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -123,6 +131,12 @@ class RecordsImporter:
         self.interfaces: dict[tuple[str, str, str], int] = {}
         self.impairments: dict[tuple[str, str], tuple[str, ...]] = {}
         self.lan: dict[tuple[str, str], tuple[str, ...]] = {}
+        #: Test name -> records of it no registered workload knows (never silently dropped).
+        self.unknown_tests: dict[str, int] = {}
+        #: Metric names a workload maps to that the catalogue does not define.
+        self.unknown_metrics: set[str] = set()
+        #: (test, profile, parameters) -> records measured with them.
+        self.parameters: dict[tuple[str, str, str], int] = {}
 
     def load(self) -> Dataset:
         check_schema_versions(self.run_dirs)
@@ -133,6 +147,18 @@ class RecordsImporter:
                                    read_index(run_dir))
             manifests.append(manifest)
             self._load_run(run_dir, manifest)
+        if self.unknown_tests:
+            counts = ", ".join(f"{test} ({n} record{'s' if n > 1 else ''})"
+                               for test, n in sorted(self.unknown_tests.items()))
+            self.out.notes.append(
+                f"Records of tests this analysis does not know were not analysed: {counts}. "
+                f"Known tests: {', '.join(TEST_NAMES)}."
+            )
+        if self.unknown_metrics:
+            self.out.notes.append(
+                "Metrics not in the analysis catalogue (analysis/catalogue.py) were not "
+                "analysed: " + ", ".join(sorted(self.unknown_metrics))
+            )
         if self.unknown_fields:
             self.out.notes.append(
                 "Fields unknown to this analysis were ignored: "
@@ -150,6 +176,8 @@ class RecordsImporter:
                 f"mixed schema versions are not supported (this analysis reads "
                 f"{sorted(SUPPORTED_SCHEMA_VERSIONS)})"
             )
+        if version == 1:
+            document = upgrade_from_v1(document, model.__name__)
         parsed, unknown = validate_tolerant(model, document, path)
         self.unknown_fields.update(f"{model.__name__}.{name}" for name in unknown)
         return parsed
@@ -163,22 +191,34 @@ class RecordsImporter:
                 f"Run {manifest.run_id} is not marked complete (interrupted or still running)."
             )
         for rel in manifest.records:
-            self._add_record(self._load(ResultRecord, run_dir / rel), rel)
+            self._add_record(self._load(ResultRecord, run_dir / rel), rel, run_dir / rel)
         for rel in manifest.sessions:
             self._add_session(self._load(SessionRecord, run_dir / rel), rel)
         for timing in manifest.phases:
             self.out.phase(timing.vpn, timing.profile, phase_name(timing.phase), timing.duration_s)
 
-    def _add_record(self, record: ResultRecord, rel: str) -> None:
-        test = TEST_NAMES.get(record.test, str(record.test))
-        where = (record.vpn, record.profile, test, record.link, sample_of(record))
+    def _add_record(self, record: ResultRecord, rel: str, path: Path) -> None:
+        workload = workload_of(record)
+        if workload is None:
+            self.unknown_tests[record.test] = self.unknown_tests.get(record.test, 0) + 1
+            return
+        where = (record.vpn, record.profile, record.test, record.link, sample_of(record))
         ok = record.status is Status.OK
         reason = None if ok else (record.error or f"status {record.status.value}")
         self.out.outcome(where, record.status.value, reason, f"{record.run_id}/{rel}")
         self.tool_versions.update(record.tool_versions)
-        if ok:
-            for metric, value in record_values(record).items():
-                self.out.observe(where, metric, value)
+        key = (record.test, record.profile, parameters_text(record))
+        self.parameters[key] = self.parameters.get(key, 0) + 1
+        if ok and record.metrics is not None:
+            metrics, unknown = validate_tolerant(workload.metrics_model, dict(record.metrics),
+                                                 path)
+            self.unknown_fields.update(f"ResultRecord.metrics.{record.test}.{name}"
+                                       for name in unknown)
+            for metric, value in metric_values(workload, metrics).items():
+                if is_known_metric(metric):
+                    self.out.observe(where, metric, value)
+                else:
+                    self.unknown_metrics.add(f"{metric} (test {record.test})")
 
     def _add_session(self, session: SessionRecord, rel: str) -> None:
         sample = f"{session.run_id}/rep{session.repetition}"
@@ -231,6 +271,12 @@ class RecordsImporter:
         )
         for manifest in manifests:
             self.out.metadata.extend(metadata_tables(manifest.run_id, manifest.metadata))
+        if self.parameters:
+            self.out.metadata.append(MetadataTable(
+                "Workload parameters the records were measured with",
+                ("test", "profile", "parameters", "records"),
+                tuple((*key, str(n)) for key, n in sorted(self.parameters.items())),
+            ))
         if self.interfaces:
             self.out.metadata.append(
                 MetadataTable(

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.errors import UsageError
 from harness.runner.signals import Interrupted
 from harness.settings.loader import ConfigError
 from harness.testbed.base import TestbedError
+from harness.workloads.parameters import SharedParameter, shared_parameters
+from harness.workloads.registry import TEST_NAMES
 
 app = typer.Typer(
     add_completion=False,
@@ -25,27 +30,54 @@ errors = Console(stderr=True, soft_wrap=True)
 VpnOption = Annotated[list[str], typer.Option(
     "--vpn", help="VPN(s), comma list or repeated; 'all'. Default: every VPN runnable here.")]
 TestOption = Annotated[list[str], typer.Option(
-    "--test", help="Test(s): parallel_tcp, tcp, udp, ping; 'all'.")]
+    "--test", help=f"Test(s): {', '.join(TEST_NAMES)}; 'all'.")]
+ParamOption = Annotated[list[str], typer.Option(
+    "--param", metavar="TEST.PARAMETER=VALUE",
+    help="Set any workload parameter, e.g. udp.bitrate_mbps=100; repeatable; wins over "
+         "the shared flags and the plan file. `vpn-bench list` shows every parameter.")]
 ProfileOption = Annotated[list[str], typer.Option(
     "--profile", help="Impairment profile(s): baseline, low, medium, high, custom ones from "
-                      "--plan; comma list; 'all' [default: baseline].")]
+                      "--plan; comma list; 'all' \\[default: baseline].")]
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def _shared_option(shared: SharedParameter) -> inspect.Parameter:
+    """A command-line option for a shared workload parameter, described by its models."""
+    default = f"{shared.default:g}" if isinstance(shared.default, float) else shared.default
+    tests = ", ".join(f"{test}.{field}" for test, field in shared.targets)
+    metavar = {int: "INTEGER", float: "NUMBER"}.get(shared.annotation, "VALUE")
+    option = typer.Option(shared.flag, metavar=metavar,
+                          help=f"{escape(shared.description)} Sets {tests}. "
+                               f"\\[default: {default}]")
+    return inspect.Parameter(shared.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                             default=None, annotation=Annotated[str | None, option])
+
+
+def with_workload_options(command: Command) -> Command:
+    """Give ``command`` one option per shared workload parameter (``--duration`` ...),
+    taken from the workload parameter models; the values arrive in its ``**kwargs``."""
+    signature = inspect.signature(command, eval_str=True)
+    declared = [p for p in signature.parameters.values()
+                if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    at = next((i + 1 for i, p in enumerate(declared) if p.name == "profile"), len(declared))
+    options = [_shared_option(shared) for shared in shared_parameters().values()]
+    command.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*declared[:at], *options, *declared[at:]])
+    return command
 
 
 @app.command()
+@with_workload_options
 def run(
     vpn: VpnOption = [],  # noqa: B006 - typer reads list defaults, never mutated
     test: TestOption = [],  # noqa: B006
     profile: ProfileOption = [],  # noqa: B006
-    duration: Annotated[float | None, typer.Option(
-        help="Seconds per iperf3 test [default: 30].")] = None,
-    ping_count: Annotated[int | None, typer.Option(
-        help="Echo requests per ping test [default: 100].")] = None,
-    ping_interval: Annotated[float | None, typer.Option(
-        help="Seconds between echo requests [default: 0.2].")] = None,
+    param: ParamOption = [],  # noqa: B006
     hosts: Annotated[int | None, typer.Option(
-        help="Number of hosts: lom, yuki, luna, h4... [default: 3].")] = None,
+        help="Number of hosts: lom, yuki, luna, h4... \\[default: 3].")] = None,
     repeat: Annotated[int | None, typer.Option(
-        help="Repetitions of the whole plan; VPN order alternates [default: 1].")] = None,
+        help="Repetitions of the whole plan; VPN order alternates \\[default: 1].")] = None,
     plan: Annotated[Path | None, typer.Option(
         help="TOML plan file (per-VPN tests/profiles, per-profile overrides, timeouts).")] = None,
     out: Annotated[Path, typer.Option(help="Directory for run directories.")] = Path("results"),
@@ -55,11 +87,11 @@ def run(
         help="With --resume: measure every cell again.")] = False,
     engine: Annotated[str | None, typer.Option(
         help="Impairment engine: auto (tc netem if the kernel has it, else the userspace "
-             "link), tc, userspace [default: auto].")] = None,
+             "link), tc, userspace \\[default: auto].")] = None,
     tcp_tuning: Annotated[str | None, typer.Option(
-        help="Host TCP sysctls: none, reorder-tolerant [default: none].")] = None,
+        help="Host TCP sysctls: none, reorder-tolerant \\[default: none].")] = None,
     seed: Annotated[int | None, typer.Option(
-        help="Seed of the impairment draws [default: random, recorded].")] = None,
+        help="Seed of the impairment draws \\[default: random, recorded].")] = None,
     backend: Annotated[str, typer.Option(
         help="How hosts are reached: local (network namespaces on this machine).")] = "local",
     offloads: Annotated[str, typer.Option(
@@ -71,6 +103,7 @@ def run(
     dry_run: Annotated[bool, typer.Option(
         help="Print the plan and its estimated duration.")] = False,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any measurement failed.")] = False,
+    **workload: str | None,
 ) -> None:
     """Bring up each VPN on a fresh testbed and measure it; records go to OUT/<run-id>/."""
     from harness.cli.run_command import RunRequest, execute
@@ -78,8 +111,9 @@ def run(
     if force and resume is None:
         raise UsageError("--force only applies together with --resume RUN_DIR")
     request = RunRequest(
-        vpns=vpn, tests=test, profiles=profile, duration_s=duration, ping_count=ping_count,
-        ping_interval_s=ping_interval, hosts=hosts, out_dir=out, repetitions=repeat,
+        vpns=vpn, tests=test, profiles=profile,
+        workload_flags={name: value for name, value in workload.items() if value is not None},
+        params=param, hosts=hosts, out_dir=out, repetitions=repeat,
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
         plan_file=plan, resume=resume, force=force, engine=engine, tcp_tuning=tcp_tuning,

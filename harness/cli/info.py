@@ -15,7 +15,8 @@ from harness.impairment.errors import EngineUnavailable
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.testbed.backends import DEFAULT_BACKEND, get_backend
 from harness.vpns.registry import create_adapter
-from harness.workloads.registry import DEFAULT_TESTS, WORKLOADS
+from harness.workloads.parameters import describe_parameters
+from harness.workloads.registry import TEST_NAMES, WORKLOADS
 
 TOOLS = {
     "ip": "iproute2",
@@ -37,7 +38,15 @@ def print_list(console: Console) -> None:
         reason = reasons[name]
         table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
     console.print(table)
-    console.print("tests: " + ", ".join(test.value for test in DEFAULT_TESTS))
+    console.print("tests: " + ", ".join(TEST_NAMES))
+    params = Table(title="Workload parameters (--param TEST.PARAMETER=VALUE, or the "
+                         "plan file's \\[test.<name>] table)")
+    for column in ("test", "parameter", "default", "valid", "meaning"):
+        params.add_column(column)
+    for test in TEST_NAMES:
+        for row in describe_parameters(test):
+            params.add_row(test, *row)
+    console.print(params)
     console.print("profiles: " + ", ".join(BUILTIN_PROFILES)
                   + " (custom ones from a plan file's [impairment.<name>] tables)", markup=False)
 

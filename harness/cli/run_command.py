@@ -19,7 +19,7 @@ from harness.errors import UsageError
 from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
 from harness.impairment.selection import parse_engine_preference
 from harness.impairment.tuning import parse_tcp_tuning
-from harness.records.models import Status, TestKind
+from harness.records.models import Status
 from harness.records.store import RunStore
 from harness.runner.plan import REFERENCE_VPN, RunPlan, TestPolicy
 from harness.runner.planfile import PlanFile, load_plan_file
@@ -36,10 +36,16 @@ from harness.testbed.backends import DEFAULT_BACKEND, get_backend
 from harness.testbed.base import OFFLOAD_MODES, Offloads, Testbed, TestbedRequest
 from harness.topology import host_names
 from harness.vpns.registry import ADAPTERS, create_adapter
-from harness.workloads.base import WorkloadSettings
-from harness.workloads.registry import DEFAULT_TESTS
-
-TEST_NAMES = [test.value for test in DEFAULT_TESTS]
+from harness.workloads.base import WorkloadParams
+from harness.workloads.parameters import (
+    ParameterSet,
+    apply_assignments,
+    apply_fields,
+    apply_shared,
+    default_parameters,
+    section_label,
+)
+from harness.workloads.registry import TEST_NAMES
 
 
 @dataclass
@@ -47,9 +53,10 @@ class RunRequest:
     vpns: list[str] = field(default_factory=list)
     tests: list[str] = field(default_factory=list)
     profiles: list[str] = field(default_factory=list)
-    duration_s: float | None = None
-    ping_count: int | None = None
-    ping_interval_s: float | None = None
+    #: Shared workload flags given (``{"duration": "3"}``); names from the parameter models.
+    workload_flags: dict[str, object] = field(default_factory=dict)
+    #: ``--param TEST.PARAMETER=VALUE`` assignments, in order (later ones win).
+    params: list[str] = field(default_factory=list)
     hosts: int | None = None
     out_dir: Path = Path("results")
     repetitions: int | None = None
@@ -94,16 +101,12 @@ def _first(*values: T | None, default: T) -> T:
     return default
 
 
-def _tests(values: list[str], what: str = "test") -> list[TestKind]:
-    return [TestKind(name) for name in parse_names(values, TEST_NAMES, what, TEST_NAMES)]
+def _tests(values: list[str], what: str = "test") -> list[str]:
+    return parse_names(values, TEST_NAMES, what, TEST_NAMES)
 
 
 def _validate_request(request: RunRequest) -> None:
-    _check_positive(request.duration_s, "--duration")
-    _check_positive(request.ping_interval_s, "--ping-interval")
     _check_positive(request.ready_timeout_s, "--ready-timeout")
-    if request.ping_count is not None and request.ping_count < 1:
-        raise UsageError(f"--ping-count must be at least 1, got {request.ping_count}")
     if request.hosts is not None and not 2 <= request.hosts <= 200:
         raise UsageError(f"--hosts must be between 2 and 200, got {request.hosts}")
     if request.repetitions is not None and request.repetitions < 1:
@@ -151,31 +154,26 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
     used = set(profiles) | {p for names in vpn_profiles.values() for p in names}
 
     testbed = load_testbed()
-    workload = WorkloadSettings(
-        duration_s=_first(request.duration_s, spec.duration, default=30.0),
-        ping_count=_first(request.ping_count, spec.ping_count, default=100),
-        ping_interval_s=_first(request.ping_interval_s, spec.ping_interval, default=0.2),
-    )
+    vpn_tests = {name: _tests(section.tests, f"test in [vpn.{name}]")
+                 for name, section in spec.vpn.items() if section.tests}
+    profile_tests = {name: _tests(section.tests, f"test in [profile.{name}]")
+                     for name, section in spec.profile.items() if section.tests}
+    all_tests = list(dict.fromkeys([*tests, *(t for ts in vpn_tests.values() for t in ts),
+                                    *(t for ts in profile_tests.values() for t in ts)]))
+    parameters, profile_parameters = _parameters(request, spec, all_tests)
     plan = RunPlan(
         hosts=host_names(testbed.hosts, _first(request.hosts, spec.hosts, default=3)),
         vpns=vpns,
         profiles=profiles,
         tests=tests,
-        workload=workload,
+        parameters=parameters,
         repetitions=_first(request.repetitions, spec.repetitions, default=1),
-        vpn_tests={name: _tests(section.tests, f"test in [vpn.{name}]")
-                   for name, section in spec.vpn.items() if section.tests},
+        vpn_tests=vpn_tests,
         vpn_profiles=vpn_profiles,
-        profile_tests={name: _tests(section.tests, f"test in [profile.{name}]")
-                       for name, section in spec.profile.items() if section.tests},
-        profile_workload={
-            name: {key: value for key, value in (
-                ("duration_s", section.duration), ("ping_count", section.ping_count),
-                ("ping_interval_s", section.ping_interval)) if value is not None}
-            for name, section in spec.profile.items()
-        },
-        policies={TestKind(name): TestPolicy(timeout_s=section.timeout, retries=section.retries,
-                                             backoff_s=_first(section.backoff, default=2.0))
+        profile_tests=profile_tests,
+        profile_parameters=profile_parameters,
+        policies={name: TestPolicy(timeout_s=section.timeout, retries=section.retries,
+                                   backoff_s=_first(section.backoff, default=2.0))
                   for name, section in spec.test.items()},
         profile_definitions={name: definitions[name] for name in sorted(used)},
         engine=engine,
@@ -185,17 +183,52 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
     return plan, {name: vpn_settings[name] for name in vpns}, notes
 
 
+def _parameters(request: RunRequest, spec: PlanFile,
+                used: list[str]) -> tuple[ParameterSet, dict[str, ParameterSet]]:
+    """Each used test's parameters, and per profile those a ``[profile.X]`` section changes.
+
+    Precedence, lowest first: the models' defaults, the plan file's shared keys, its
+    ``[test.<name>]`` fields, shared flags (``--duration``), ``--param`` assignments; a
+    ``[profile.X]`` section's shared keys then apply to that profile.
+    """
+    where = f"plan file {request.plan_file}"
+    params = default_parameters()
+    params = apply_shared(params, spec.workload.shared, section_label(f"{where}:"))
+    for test, fields in spec.workload.test_fields.items():
+        params = apply_fields(params, test, fields, section_label(f"{where}: [test.{test}]"))
+    params = apply_shared(params, request.workload_flags,
+                          lambda key, value: f"--{key.replace('_', '-')} {value}")
+    params = apply_assignments(params, request.params)
+    per_profile: dict[str, ParameterSet] = {}
+    for profile, values in spec.workload.profile_shared.items():
+        changed = apply_shared(params, values, section_label(f"{where}: [profile.{profile}]"))
+        per_profile[profile] = {test: changed[test] for test in used
+                                if changed[test] != params[test]}
+    return ({test: params[test] for test in used},
+            {profile: changed for profile, changed in per_profile.items() if changed})
+
+
 def describe_plan(plan: RunPlan) -> str:
     lines = [f"hosts: {', '.join(plan.hosts)}",
              f"impairment engine: {plan.engine}; TCP tuning: {plan.tcp_tuning}; "
              f"seed: {plan.seed}",
-             f"sessions ({len(plan.sessions())}):"]
+             "parameters:"]
+    for test in dict.fromkeys([*plan.tests, *plan.parameters]):
+        lines.append(f"  {test}: {_describe_params(plan.params_for(test))}")
+    for profile, changed in plan.profile_parameters.items():
+        for test, params in changed.items():
+            lines.append(f"  {test} under {profile}: {_describe_params(params)}")
+    lines.append(f"sessions ({len(plan.sessions())}):")
     for session in plan.sessions():
-        tests = ", ".join(test.value for test in session.tests)
+        tests = ", ".join(session.tests)
         lines.append(f"  rep {session.repetition}  {session.vpn:<10} {session.profile:<9} "
                      f"{tests}  (~{plan.estimated_session_s(session):.0f} s)")
     lines.append(f"estimated duration: {plan.estimated_total_s() / 60:.1f} min")
     return "\n".join(lines)
+
+
+def _describe_params(params: WorkloadParams) -> str:
+    return " ".join(f"{key}={value}" for key, value in params.model_dump(mode="json").items())
 
 
 def execute(request: RunRequest, console: Console) -> int:
@@ -240,7 +273,7 @@ def execute(request: RunRequest, console: Console) -> int:
     failed = [record for record in records if record.status is not Status.OK]
     console.print(f"\n{ok}/{len(records)} measurements ok. Records: {run_dir}")
     for record in failed:
-        console.print(f"  [red]{record.status.value}[/red] {record.vpn} {record.test.value} "
+        console.print(f"  [red]{record.status.value}[/red] {record.vpn} {record.test} "
                       f"{record.link}: {record.error}")
     for note in store.manifest.write_failures:
         console.print(f"  [red]not written[/red] {note} (re-run with --resume {run_dir})")

@@ -1,7 +1,10 @@
 """Result records: one JSON document per (run, VPN, profile, test, link, repetition).
 
 The models are the contract between the harness and the analysis. Every change that
-alters the meaning or shape of a field bumps ``SCHEMA_VERSION``.
+alters the meaning or shape of a field bumps ``SCHEMA_VERSION``. What a test measures is its
+workload's business (harness/workloads): a record holds the test's name, its metrics and
+its parameters as that workload's models dumped; ``harness.workloads.registry`` reads them
+back as typed models.
 """
 
 from __future__ import annotations
@@ -10,11 +13,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from harness.netem.record import ImpairmentRecord
 
-SCHEMA_VERSION: Literal[1] = 1
+#: 2: ``test`` is a workload name, ``metrics`` the workload's model dumped (no ``kind``),
+#: ``parameters`` what the test was measured with. The analysis still reads 1.
+SCHEMA_VERSION: Literal[2] = 2
 
 
 class Status(StrEnum):
@@ -23,83 +28,8 @@ class Status(StrEnum):
     TIMEOUT = "timeout"
 
 
-class TestKind(StrEnum):
-    TCP = "tcp"
-    PARALLEL_TCP = "parallel_tcp"
-    UDP = "udp"
-    PING = "ping"
-
-
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TcpInterval(Strict):
-    """One iperf3 reporting interval of the forward sender stream(s)."""
-
-    start_s: float
-    end_s: float
-    bits_per_second: float
-    retransmits: int | None = None
-    snd_cwnd_bytes: int | None = None
-    rtt_us: int | None = None
-
-
-class TcpMetrics(Strict):
-    """Figures from one iperf3 TCP test (``--bidir``: forward and reverse halves)."""
-
-    kind: Literal["tcp"] = "tcp"
-    duration_s: float
-    sender_bps: float
-    receiver_bps: float
-    reverse_sender_bps: float | None = None
-    reverse_receiver_bps: float | None = None
-    retransmits: int | None = None
-    reverse_retransmits: int | None = None
-    bytes_sent: int
-    bytes_received: int
-    mss_bytes: int | None = None
-    max_snd_cwnd_bytes: int | None = None
-    max_snd_wnd_bytes: int | None = None
-    mean_rtt_us: int | None = None
-    congestion_control: str | None = None
-    streams: int = 1
-    intervals: list[TcpInterval] = Field(default_factory=list)
-
-
-class UdpMetrics(Strict):
-    """Figures from one iperf3 UDP test; loss and jitter are measured by the receiver."""
-
-    kind: Literal["udp"] = "udp"
-    duration_s: float
-    blksize_bytes: int
-    sender_bps: float
-    receiver_bps: float
-    jitter_ms: float
-    lost_packets: int
-    packets: int
-    lost_pct: float
-    reverse_sender_bps: float | None = None
-    reverse_receiver_bps: float | None = None
-    reverse_jitter_ms: float | None = None
-    reverse_lost_pct: float | None = None
-    host_cpu_pct: float | None = None
-    remote_cpu_pct: float | None = None
-
-
-class PingMetrics(Strict):
-    """iputils ping summary plus every reply's RTT (``None`` for a lost sequence number)."""
-
-    kind: Literal["ping"] = "ping"
-    transmitted: int
-    received: int
-    loss_pct: float
-    rtt_min_ms: float | None = None
-    rtt_avg_ms: float | None = None
-    rtt_max_ms: float | None = None
-    rtt_mdev_ms: float | None = None
-    interval_s: float
-    samples_ms: list[float | None] = Field(default_factory=list)
 
 
 class CpuTimes(Strict):
@@ -140,17 +70,20 @@ class CpuUsage(Strict):
     samples: list[CpuSample] = Field(default_factory=list)
 
 
-Metrics = Annotated[TcpMetrics | UdpMetrics | PingMetrics, Field(discriminator="kind")]
+#: A workload's metrics or parameters model, dumped (the workload registry reads it back).
+Dumped = dict[str, JsonValue]
+#: Test names as the workload registry spells them (validated against it at the edges).
+TestName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class ResultRecord(Strict):
     """The outcome of one test on one directed link (source runs the client)."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     run_id: str
     vpn: str
     profile: str
-    test: TestKind
+    test: TestName
     source: str
     target: str
     repetition: int = 0
@@ -162,7 +95,11 @@ class ResultRecord(Strict):
     attempt_errors: list[str] = Field(
         default_factory=list, description="Errors of earlier attempts that were retried."
     )
-    metrics: Metrics | None = None
+    metrics: Dumped | None = Field(
+        default=None, description="The workload's metrics model, dumped.")
+    parameters: Dumped | None = Field(
+        description="The workload's parameters model the test ran with, dumped (required; "
+                    "null only in records upgraded from schema 1).")
     cpu: CpuUsage | None = None
     command: list[str] = Field(default_factory=list)
     raw_output: str | None = Field(
@@ -186,7 +123,7 @@ class ResultRecord(Strict):
 class SessionRecord(Strict):
     """One VPN brought up on the testbed: overlay addresses and how long readiness took."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     run_id: str
     vpn: str
     profile: str
@@ -232,7 +169,7 @@ class RunManifest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     run_id: str
     started_at: datetime
     ended_at: datetime | None = None

@@ -5,24 +5,47 @@ Pure data and functions, so ``--dry-run`` and the tests can inspect a plan witho
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from pydantic import PlainSerializer, PlainValidator
 
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.netem.model import Profile
-from harness.records.models import TestKind
 from harness.topology import ring_links
-from harness.workloads.base import WorkloadSettings
-from harness.workloads.registry import WORKLOADS
+from harness.workloads.base import WorkloadParams
+from harness.workloads.registry import WORKLOADS, UnknownTest, workload
 
 REFERENCE_VPN = "internal"
 #: Rough cost of building a testbed, starting a VPN and tearing it down (for estimates).
 SESSION_OVERHEAD_S = 8.0
 #: Seconds a test may run beyond its nominal duration before it is killed.
 TIMEOUT_MARGIN_S = 60.0
-#: Minimum timeouts per test (UDP at unlimited rate can stall in setup under loss).
-MINIMUM_TIMEOUT_S = {TestKind.UDP: 120.0}
-#: Default retries: a failed link is measured again once; a parallel group is not repeated.
-DEFAULT_RETRIES = {TestKind.PARALLEL_TCP: 0}
+
+
+def _validate_parameters(value: object) -> dict[str, WorkloadParams]:
+    """Test name -> that workload's parameter model (from models or their JSON dumps)."""
+    if not isinstance(value, dict):
+        raise ValueError("expected a table of test name -> parameters")
+    result: dict[str, WorkloadParams] = {}
+    for test, params in value.items():
+        try:
+            model: type[WorkloadParams] = workload(str(test)).params_model
+        except UnknownTest as error:
+            raise ValueError(str(error)) from None
+        result[str(test)] = (params if isinstance(params, model)
+                             else model.model_validate(params))
+    return result
+
+
+def _dump_parameters(value: dict[str, WorkloadParams]) -> dict[str, dict[str, Any]]:
+    return {test: params.model_dump(mode="json") for test, params in value.items()}
+
+
+#: Per-test parameter models; serialized as their dumps and read back through the registry,
+#: so a plan in a run manifest round-trips (``--resume``).
+Parameters = Annotated[dict[str, WorkloadParams], PlainValidator(_validate_parameters),
+                       PlainSerializer(_dump_parameters)]
 
 
 @dataclass(frozen=True)
@@ -41,8 +64,9 @@ class Session:
     repetition: int
     vpn: str
     profile: str
-    tests: tuple[TestKind, ...]
-    workload: WorkloadSettings
+    tests: tuple[str, ...]
+    #: Test -> the parameters it runs with in this session (every test in ``tests``).
+    parameters: Parameters
 
     @property
     def key(self) -> tuple[int, str, str]:
@@ -54,16 +78,18 @@ class RunPlan:
     hosts: list[str]
     vpns: list[str]
     profiles: list[str]
-    tests: list[TestKind]
-    workload: WorkloadSettings
+    tests: list[str]
+    #: Test -> its workload's parameters (a test missing here runs with its defaults).
+    parameters: Parameters = field(default_factory=dict)
     repetitions: int = 1
     #: Per-VPN test and profile lists (default: the global ones).
-    vpn_tests: dict[str, list[TestKind]] = field(default_factory=dict)
+    vpn_tests: dict[str, list[str]] = field(default_factory=dict)
     vpn_profiles: dict[str, list[str]] = field(default_factory=dict)
-    #: Per-profile overrides: tests to keep and workload parameters to change.
-    profile_tests: dict[str, list[TestKind]] = field(default_factory=dict)
-    profile_workload: dict[str, dict[str, float | int]] = field(default_factory=dict)
-    policies: dict[TestKind, TestPolicy] = field(default_factory=dict)
+    #: Per-profile overrides: tests to keep, and complete parameters replacing the global
+    #: ones for the tests they name.
+    profile_tests: dict[str, list[str]] = field(default_factory=dict)
+    profile_parameters: dict[str, Parameters] = field(default_factory=dict)
+    policies: dict[str, TestPolicy] = field(default_factory=dict)
     #: Definition of every profile the plan names (kept so a resumed run impairs the same).
     profile_definitions: dict[str, Profile] = field(
         default_factory=lambda: dict(BUILTIN_PROFILES))
@@ -81,54 +107,55 @@ class RunPlan:
             others.reverse()
         return ([REFERENCE_VPN] if REFERENCE_VPN in self.vpns else []) + others
 
-    def tests_for(self, vpn: str, profile: str) -> tuple[TestKind, ...]:
+    def tests_for(self, vpn: str, profile: str) -> tuple[str, ...]:
         """A test runs when both the VPN's and the profile's lists include it."""
         vpn_tests = self.vpn_tests.get(vpn, self.tests)
         profile_tests = self.profile_tests.get(profile, self.tests)
         return tuple(test for test in vpn_tests if test in profile_tests)
 
-    def workload_for(self, profile: str) -> WorkloadSettings:
-        overrides = self.profile_workload.get(profile, {})
-        workload = self.workload
-        if "duration_s" in overrides:
-            workload = replace(workload, duration_s=float(overrides["duration_s"]))
-        if "ping_count" in overrides:
-            workload = replace(workload, ping_count=int(overrides["ping_count"]))
-        if "ping_interval_s" in overrides:
-            workload = replace(workload, ping_interval_s=float(overrides["ping_interval_s"]))
-        return workload
+    def params_for(self, test: str, profile: str | None = None) -> WorkloadParams:
+        """The parameters ``test`` runs with under ``profile`` (None: outside any profile
+        override)."""
+        profile_params = self.profile_parameters.get(profile, {}) if profile else {}
+        if test in profile_params:
+            return profile_params[test]
+        if test in self.parameters:
+            return self.parameters[test]
+        params: WorkloadParams = workload(test).params_model()
+        return params
 
     def sessions(self) -> list[Session]:
         return [
-            Session(repetition, vpn, profile, self.tests_for(vpn, profile),
-                    self.workload_for(profile))
+            Session(repetition, vpn, profile, tests,
+                    {test: self.params_for(test, profile) for test in tests})
             for repetition in range(self.repetitions)
             for vpn in self.vpn_order(repetition)
             for profile in self.vpn_profiles.get(vpn, self.profiles)
-            if self.tests_for(vpn, profile)
+            if (tests := self.tests_for(vpn, profile))
         ]
 
-    def nominal_s(self, test: TestKind, workload: WorkloadSettings) -> float:
+    @staticmethod
+    def nominal_s(test: str, params: WorkloadParams) -> float:
         """Nominal duration of one attempt of ``test`` on one link (or one group)."""
-        return WORKLOADS[test]().nominal_duration_s(workload, 1)
+        return WORKLOADS[test].nominal_duration_s(params, 1)
 
-    def timeout_s(self, test: TestKind, workload: WorkloadSettings) -> float:
+    def timeout_s(self, test: str, params: WorkloadParams) -> float:
         policy = self.policies.get(test, TestPolicy())
         if policy.timeout_s is not None:
             return policy.timeout_s
-        return max(MINIMUM_TIMEOUT_S.get(test, 0.0),
-                   self.nominal_s(test, workload) + TIMEOUT_MARGIN_S)
+        return max(WORKLOADS[test].minimum_timeout_s,
+                   self.nominal_s(test, params) + TIMEOUT_MARGIN_S)
 
-    def retries(self, test: TestKind) -> int:
+    def retries(self, test: str) -> int:
         policy = self.policies.get(test, TestPolicy())
-        return policy.retries if policy.retries is not None else DEFAULT_RETRIES.get(test, 1)
+        return policy.retries if policy.retries is not None else WORKLOADS[test].default_retries
 
-    def backoff_s(self, test: TestKind) -> float:
+    def backoff_s(self, test: str) -> float:
         return self.policies.get(test, TestPolicy()).backoff_s
 
     def estimated_session_s(self, session: Session) -> float:
         links = len(ring_links(self.hosts))
-        tests = sum(WORKLOADS[test]().nominal_duration_s(session.workload, links)
+        tests = sum(WORKLOADS[test].nominal_duration_s(session.parameters[test], links)
                     for test in session.tests)
         return tests + SESSION_OVERHEAD_S
 

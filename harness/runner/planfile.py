@@ -16,9 +16,14 @@
     tests = ["tcp", "ping"]
     duration = 60
 
-    [test.udp]               # per test: timeout of one attempt, retries, back-off
-    timeout = 120
+    [test.udp]               # per test: timeout of one attempt, retries, back-off,
+    timeout = 120            # and any parameter of that workload's model
     retries = 0
+    bitrate_mbps = 500
+
+The workload keys (``duration``, ``ping_count``, ``ping_interval`` and the fields in
+``[test.<name>]``) are not declared here: they come from the workload parameter models
+(harness/workloads) and are validated by them when the plan is built.
 
     [impairment.lossy]       # a custom profile (per egress; see docs/impairment.md)
     delay_ms = 20
@@ -29,12 +34,27 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from harness.errors import UsageError
+from harness.workloads.parameters import shared_parameters
+
+
+@dataclass(frozen=True)
+class WorkloadKeys:
+    """The plan file's workload parameter keys, split off before the rest is validated
+    (the workload models validate them when the plan is built)."""
+
+    #: Top-level shared keys (``duration = 30``).
+    shared: dict[str, Any] = field(default_factory=dict)
+    #: ``[profile.<name>]`` shared keys, per profile.
+    profile_shared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``[test.<name>]`` parameter fields, per test.
+    test_fields: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 class _Section(BaseModel):
@@ -48,9 +68,6 @@ class VpnSection(_Section):
 
 class ProfileSection(_Section):
     tests: list[str] | None = None
-    duration: float | None = Field(default=None, gt=0)
-    ping_count: int | None = Field(default=None, ge=1)
-    ping_interval: float | None = Field(default=None, gt=0)
 
 
 class TestSection(_Section):
@@ -64,9 +81,6 @@ class PlanFile(_Section):
     tests: list[str] | None = None
     profiles: list[str] | None = None
     repetitions: int | None = Field(default=None, ge=1)
-    duration: float | None = Field(default=None, gt=0)
-    ping_count: int | None = Field(default=None, ge=1)
-    ping_interval: float | None = Field(default=None, gt=0)
     hosts: int | None = Field(default=None, ge=2, le=200)
     vpn: dict[str, VpnSection] = Field(default_factory=dict)
     profile: dict[str, ProfileSection] = Field(default_factory=dict)
@@ -76,6 +90,44 @@ class PlanFile(_Section):
     engine: str | None = None
     tcp_tuning: str | None = None
     seed: int | None = None
+    _workload: WorkloadKeys = PrivateAttr(default_factory=WorkloadKeys)
+
+    @property
+    def workload(self) -> WorkloadKeys:
+        return self._workload
+
+    @classmethod
+    def from_toml(cls, data: dict[str, Any]) -> PlanFile:
+        """Validate a parsed plan file; workload keys are kept apart for the models."""
+        data, keys = _split_workload_keys(data)
+        plan = cls.model_validate(data)
+        plan._workload = keys
+        return plan
+
+
+def _split_workload_keys(data: dict[str, Any]) -> tuple[dict[str, Any], WorkloadKeys]:
+    shared_names = shared_parameters()
+    rest = {key: value for key, value in data.items() if key not in shared_names}
+    keys = WorkloadKeys(shared={key: data[key] for key in data if key in shared_names})
+    profiles = rest.get("profile")
+    if isinstance(profiles, dict):
+        rest["profile"] = {}
+        for name, section in profiles.items():
+            if isinstance(section, dict):
+                keys.profile_shared[name] = {k: v for k, v in section.items()
+                                             if k in shared_names}
+                section = {k: v for k, v in section.items() if k not in shared_names}
+            rest["profile"][name] = section
+    tests = rest.get("test")
+    if isinstance(tests, dict):
+        rest["test"] = {}
+        for name, section in tests.items():
+            if isinstance(section, dict):
+                keys.test_fields[name] = {k: v for k, v in section.items()
+                                          if k not in TestSection.model_fields}
+                section = {k: v for k, v in section.items() if k in TestSection.model_fields}
+            rest["test"][name] = section
+    return rest, keys
 
 
 def load_plan_file(path: Path) -> PlanFile:
@@ -88,11 +140,11 @@ def load_plan_file(path: Path) -> PlanFile:
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"plan file {path}: {error}") from None
     try:
-        return PlanFile.model_validate(data)
+        return PlanFile.from_toml(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
             for item in error.errors()
         )
-        allowed = ", ".join(PlanFile.model_fields)
+        allowed = ", ".join([*PlanFile.model_fields, *shared_parameters()])
         raise UsageError(f"plan file {path}: {problems} (top-level keys: {allowed})") from None

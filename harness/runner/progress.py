@@ -7,20 +7,17 @@ from types import TracebackType
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness.records.models import SessionRecord, Status, TestKind
+from harness.records.models import SessionRecord, Status
 from harness.runner.plan import Session
 from harness.workloads.base import Measurement
+from harness.workloads.registry import WORKLOADS
 
 
-def _describe(test: TestKind, measurement: Measurement) -> str:
+def _describe(test: str, measurement: Measurement) -> str:
     metrics = measurement.metrics
     if measurement.status is not Status.OK or metrics is None:
         return f"{measurement.status.value}: {measurement.error}"
-    if metrics.kind == "tcp":
-        return f"{metrics.sender_bps / 1e6:.0f} Mbit/s"
-    if metrics.kind == "udp":
-        return f"{metrics.receiver_bps / 1e6:.0f} Mbit/s received, {metrics.lost_pct:.1f}% lost"
-    return f"rtt avg {metrics.rtt_avg_ms} ms, {metrics.loss_pct:g}% lost"
+    return WORKLOADS[test].summary(metrics)
 
 
 class ProgressReporter:
@@ -58,9 +55,9 @@ class ProgressReporter:
         else:
             self.console.print(f"  [red]not ready[/red]: {record.error}")
 
-    def measurement_done(self, test: TestKind, measurement: Measurement) -> None:
+    def measurement_done(self, test: str, measurement: Measurement) -> None:
         self._progress.advance(self._task)
-        self.console.print(f"  {test.value:<12} {measurement.link.label:<12} "
+        self.console.print(f"  {test:<12} {measurement.link.label:<12} "
                            f"{_describe(test, measurement)}")
 
     def skipped(self, count: int) -> None:

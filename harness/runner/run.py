@@ -7,6 +7,7 @@ measures only the cells without an ok record on disk.
 from __future__ import annotations
 
 import contextlib
+import json
 import secrets
 import sys
 from collections.abc import Callable
@@ -21,12 +22,12 @@ from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.metadata import machine_metadata, tool_versions
 from harness.records.models import (
+    SCHEMA_VERSION,
     PhaseTiming,
     ResultRecord,
     RunManifest,
     SessionRecord,
     Status,
-    TestKind,
 )
 from harness.records.store import MANIFEST, RunLocked, RunStore, StoreFull
 from harness.runner.plan import RunPlan
@@ -93,7 +94,7 @@ class _StoreSink:
         except StoreFull:
             raise  # nothing more can be written: the run stops, resumable
         except OSError as error:
-            note = (f"{record.vpn}/{record.profile}/rep{record.repetition}/{record.test.value}/"
+            note = (f"{record.vpn}/{record.profile}/rep{record.repetition}/{record.test}/"
                     f"{record.link}: {error}")
             self.store.manifest.write_failures.append(note)
             self.store.save_manifest()
@@ -126,7 +127,7 @@ def completed_cells(store: RunStore) -> frozenset[CellKey]:
         except (OSError, ValidationError):
             continue
         if record.status is Status.OK:
-            done.add((record.repetition, record.vpn, record.profile, record.test.value,
+            done.add((record.repetition, record.vpn, record.profile, record.test,
                       record.source, record.target))
     return frozenset(done)
 
@@ -136,13 +137,29 @@ def open_for_resume(run_dir: Path, *, writer: bool = True) -> tuple[RunStore, Ru
     if not (run_dir / MANIFEST).is_file():
         raise ResumeError(f"{run_dir} has no {MANIFEST}; pass a run directory "
                           "(results/<run-id>) to --resume")
+    version = _manifest_version(run_dir / MANIFEST)
+    if version != SCHEMA_VERSION:
+        raise ResumeError(f"{run_dir} was written with record schema {version}; this harness "
+                          f"resumes only schema {SCHEMA_VERSION} runs (start a new run)")
     try:
         store = RunStore.open_for_writing(run_dir) if writer else RunStore.open_existing(run_dir)
     except RunLocked as error:
         raise ResumeError(str(error)) from None
     if not store.manifest.plan:
         raise ResumeError(f"{run_dir}/{MANIFEST} holds no plan; it cannot be resumed")
-    return store, plan_from_json(store.manifest.plan)
+    try:
+        return store, plan_from_json(store.manifest.plan)
+    except ValidationError as error:
+        raise ResumeError(f"{run_dir}/{MANIFEST}: its plan is not valid for this harness "
+                          f"({error.errors()[0]['msg']})") from None
+
+
+def _manifest_version(path: Path) -> object:
+    try:
+        document = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise ResumeError(f"{path}: not readable JSON ({error})") from None
+    return document.get("schema_version") if isinstance(document, dict) else None
 
 
 def run_plan(
@@ -174,7 +191,7 @@ def run_plan(
             hosts=plan.hosts,
             vpns=plan.vpns,
             profiles=plan.profiles,
-            tests=[test.value for test in plan.tests],
+            tests=list(plan.tests),
             metadata={**machine_metadata(control_host), **(options.extra_metadata or {})},
             plan=plan_to_json(plan),
         ))
@@ -198,7 +215,7 @@ def run_plan(
     reporter = ProgressReporter(total, live=options.live_progress)
     sink = _StoreSink(store, reporter)
 
-    def on_measurement(test: TestKind, measurement: Measurement) -> None:
+    def on_measurement(test: str, measurement: Measurement) -> None:
         reporter.measurement_done(test, measurement)
 
     invocation_started = datetime.now(UTC)

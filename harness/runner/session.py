@@ -14,14 +14,14 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from harness.impairment.check import measure_transit, verify_link
 from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.selection import select_engine
 from harness.impairment.tuning import apply_tcp_tuning
 from harness.monitoring.cpu import CpuSampler
-from harness.records.models import ResultRecord, SessionRecord, Status, TestKind
+from harness.records.models import ResultRecord, SessionRecord, Status
 from harness.runner.plan import RunPlan, Session
 from harness.runner.readiness import wait_for_overlay
 from harness.runner.timing import PhaseClock
@@ -35,9 +35,8 @@ from harness.workloads.registry import WORKLOADS
 CellKey = tuple[int, str, str, str, str, str]
 
 
-def cell_key(session: Session, test: TestKind, link: Link) -> CellKey:
-    return (session.repetition, session.vpn, session.profile, test.value, link.source,
-            link.target)
+def cell_key(session: Session, test: str, link: Link) -> CellKey:
+    return (session.repetition, session.vpn, session.profile, test, link.source, link.target)
 
 
 class RecordSink(Protocol):
@@ -58,9 +57,9 @@ class SessionSettings:
 
 
 def pending_cells(session: Session, hosts: list[str],
-                  completed: frozenset[CellKey]) -> dict[TestKind, list[Link]]:
+                  completed: frozenset[CellKey]) -> dict[str, list[Link]]:
     """Per test, the links still to measure (a concurrent group runs whole or not at all)."""
-    pending: dict[TestKind, list[Link]] = {}
+    pending: dict[str, list[Link]] = {}
     for test in session.tests:
         links = ring_links(hosts)
         missing = [link for link in links if cell_key(session, test, link) not in completed]
@@ -69,7 +68,7 @@ def pending_cells(session: Session, hosts: list[str],
     return pending
 
 
-def _record(settings: SessionSettings, session: Session, test: TestKind,
+def _record(settings: SessionSettings, session: Session, test: str,
             measurement: Measurement, vpn_version: str | None) -> ResultRecord:
     return ResultRecord(
         run_id=settings.run_id, vpn=session.vpn, profile=session.profile, test=test,
@@ -77,7 +76,10 @@ def _record(settings: SessionSettings, session: Session, test: TestKind,
         repetition=session.repetition, started_at=measurement.started_at,
         ended_at=measurement.ended_at, status=measurement.status, error=measurement.error,
         attempts=measurement.attempts, attempt_errors=measurement.attempt_errors,
-        metrics=measurement.metrics, cpu=measurement.cpu, command=measurement.command,
+        metrics=(measurement.metrics.model_dump(mode="json")
+                 if measurement.metrics is not None else None),
+        parameters=session.parameters[test].model_dump(mode="json"), cpu=measurement.cpu,
+        command=measurement.command,
         log_tails=measurement.log_tails, group=measurement.group,
         concurrent_links=measurement.concurrent_links, tool_versions=settings.tool_versions,
         vpn_version=vpn_version,
@@ -89,7 +91,7 @@ class _SessionRun:
 
     def __init__(self, session: Session, adapter: VpnAdapter, settings: SessionSettings,
                  sink: RecordSink, clock: PhaseClock,
-                 on_measurement: Callable[[TestKind, Measurement], None]) -> None:
+                 on_measurement: Callable[[str, Measurement], None]) -> None:
         self.session = session
         self.adapter = adapter
         self.settings = settings
@@ -98,12 +100,12 @@ class _SessionRun:
         self.on_measurement = on_measurement
         self.vpn_version: str | None = None
 
-    def emit(self, test: TestKind, measurement: Measurement) -> None:
+    def emit(self, test: str, measurement: Measurement) -> None:
         record = _record(self.settings, self.session, test, measurement, self.vpn_version)
         self.sink.add_record(record, measurement.raw_output, measurement.raw_extension)
         self.on_measurement(test, measurement)
 
-    def fail_all(self, pending: dict[TestKind, list[Link]], reason: str,
+    def fail_all(self, pending: dict[str, list[Link]], reason: str,
                  log_tails: dict[str, str]) -> None:
         for test, links in pending.items():
             for link in links:
@@ -111,7 +113,8 @@ class _SessionRun:
                 self.emit(test, Measurement(link, Status.FAILED, stamp, stamp, error=reason,
                                             log_tails=log_tails))
 
-    def attempt(self, workload: Workload, ctx: WorkloadContext, links: list[Link],
+    def attempt(self, workload: Workload[Any, Any], ctx: WorkloadContext[Any],
+                links: list[Link],
                 vpn_ctx: VpnContext) -> list[Measurement]:
         """One attempt on ``links``, with CPU sampled while it runs."""
         sampler = CpuSampler(ctx.testbed.hosts, vpn_ctx.processes)
@@ -127,11 +130,11 @@ class _SessionRun:
                 measurement.log_tails.update(self.adapter.log_tails(vpn_ctx, lines=20))
         return measurements
 
-    def measure_unit(self, test: TestKind, unit: list[Link], ctx: WorkloadContext,
+    def measure_unit(self, test: str, unit: list[Link], ctx: WorkloadContext[Any],
                      vpn_ctx: VpnContext) -> list[Measurement]:
         """Final measurements of one unit (a link, or a concurrent group), with retries."""
         plan = self.settings.plan
-        workload = WORKLOADS[test]()
+        workload = WORKLOADS[test]
         errors: list[str] = []
         attempts = plan.retries(test) + 1
         for attempt in range(1, attempts + 1):
@@ -146,21 +149,22 @@ class _SessionRun:
             measurement.attempt_errors = errors
         return measurements
 
-    def run_tests(self, pending: dict[TestKind, list[Link]], testbed: Testbed,
+    def run_tests(self, pending: dict[str, list[Link]], testbed: Testbed,
                   addresses: dict[str, str], vpn_ctx: VpnContext) -> None:
         """Every pending unit in order; after a daemon death the rest fail with the reason."""
         session, plan = self.session, self.settings.plan
         units = [(test, unit) for test, links in pending.items()
                  for unit in _units(test, links)]
         for index, (test, unit) in enumerate(units):
-            ctx = WorkloadContext(testbed, addresses, session.workload,
-                                  timeout_s=plan.timeout_s(test, session.workload))
+            params = session.parameters[test]
+            ctx = WORKLOADS[test].context(testbed, addresses, params,
+                                          timeout_s=plan.timeout_s(test, params))
             with self.clock.phase("benchmark", session.vpn, session.profile):
                 for measurement in self.measure_unit(test, unit, ctx, vpn_ctx):
                     self.emit(test, measurement)
             dead = self.adapter.dead_daemons(vpn_ctx)
             if dead:
-                remaining: dict[TestKind, list[Link]] = {}
+                remaining: dict[str, list[Link]] = {}
                 for later_test, later_unit in units[index + 1:]:
                     remaining.setdefault(later_test, []).extend(later_unit)
                 self.fail_all(remaining, "VPN daemon died earlier in this session: "
@@ -168,7 +172,7 @@ class _SessionRun:
                 return
 
 
-def _units(test: TestKind, links: list[Link]) -> list[list[Link]]:
+def _units(test: str, links: list[Link]) -> list[list[Link]]:
     """Links measured together (a concurrent group) or one by one."""
     return [links] if WORKLOADS[test].concurrent else [[link] for link in links]
 
@@ -180,7 +184,7 @@ def run_session(
     settings: SessionSettings,
     sink: RecordSink,
     clock: PhaseClock,
-    on_measurement: Callable[[TestKind, Measurement], None] = lambda test, m: None,
+    on_measurement: Callable[[str, Measurement], None] = lambda test, m: None,
 ) -> SessionRecord:
     """Run one session; never raises for VPN or test failures (they become records).
 

@@ -1,4 +1,9 @@
-"""The Workload interface and the outcome it hands to the runner."""
+"""The Workload interface: parameters, metrics, the run, and the outcome handed to the runner.
+
+A workload module owns everything about one test: its parameter model (defaults, units,
+bounds; the CLI and plan file are derived from it), its metrics model and parser, how it
+runs, and how its metrics map to the analysis's metric names.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,51 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from harness.records.models import CpuUsage, Metrics, Status, TestKind
+from pydantic import BaseModel, ConfigDict, Field
+
+from harness.records.models import CpuUsage, Status
 from harness.testbed.base import Testbed
 from harness.topology import Link
 
+#: Key in a parameter field's ``json_schema_extra`` naming the shared CLI flag / plan key
+#: the field answers to (``duration`` sets ``duration_s`` of every iperf3 workload).
+SHARED = "shared"
 
-@dataclass(frozen=True)
-class WorkloadSettings:
-    """Parameters of the measurements (defaults follow the reference methodology)."""
 
-    duration_s: float = 30.0
-    ping_count: int = 100
-    ping_interval_s: float = 0.2
-    iperf_port: int = 5201
-    connect_timeout_ms: int = 5000
+class WorkloadParams(BaseModel):
+    """Base of every workload's parameter model: strict, immutable, finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False,
+                              validate_default=True)
+
+
+class WorkloadMetrics(BaseModel):
+    """Base of every workload's metrics model (stored dumped in ``ResultRecord.metrics``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parameter(default: Any, description: str, *, shared: str | None = None,
+              **bounds: Any) -> Any:
+    """A parameter field: default, description (with its unit) and bounds; ``shared`` names
+    the flag/plan key (``--duration``, ``duration = 30``) that sets it in every workload."""
+    extra: dict[str, Any] = {SHARED: shared} if shared else {}
+    return Field(default, description=description, json_schema_extra=extra or None, **bounds)
+
+
+P = TypeVar("P", bound=WorkloadParams)
+M = TypeVar("M", bound=WorkloadMetrics)
 
 
 @dataclass
-class WorkloadContext:
+class WorkloadContext(Generic[P]):
     testbed: Testbed
     #: Host name -> address to target (overlay address of the VPN under test).
     addresses: dict[str, str]
-    settings: WorkloadSettings
+    #: This workload's own parameters.
+    params: P
     #: Seconds one attempt may take before its client is killed.
     timeout_s: float = 90.0
 
@@ -42,7 +68,7 @@ class Measurement:
     status: Status
     started_at: datetime
     ended_at: datetime
-    metrics: Metrics | None = None
+    metrics: WorkloadMetrics | None = None
     error: str | None = None
     command: list[str] = field(default_factory=list)
     raw_output: str = ""
@@ -59,17 +85,43 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-class Workload(ABC):
-    kind: ClassVar[TestKind]
+class Workload(ABC, Generic[P, M]):
+    """One test kind. Instances are stateless; the registry holds one of each."""
+
+    #: Test name in records, on the command line and in plan files.
+    name: ClassVar[str]
     #: True when the links are measured at the same time (retried and resumed as a group).
     concurrent: ClassVar[bool] = False
     #: Tools the workload runs on the hosts.
     binaries: ClassVar[tuple[str, ...]] = ()
+    #: Lower bound of one attempt's timeout (some tools stall in setup under loss).
+    minimum_timeout_s: ClassVar[float] = 0.0
+    #: Retries of a failed attempt unless the plan file says otherwise.
+    default_retries: ClassVar[int] = 1
+
+    params_model: type[P]
+    metrics_model: type[M]
 
     @abstractmethod
-    def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:
+    def run(self, ctx: WorkloadContext[P], links: list[Link]) -> Iterator[Measurement]:
         """Measure ``links``; yield each measurement as soon as it is complete."""
 
-    def nominal_duration_s(self, settings: WorkloadSettings, links: int) -> float:
-        """Expected wall time for planning (without setup)."""
-        return settings.duration_s * links
+    @abstractmethod
+    def nominal_duration_s(self, params: P, links: int) -> float:
+        """Expected wall time of measuring ``links`` links (without setup), for planning."""
+
+    @abstractmethod
+    def analysis_values(self, metrics: M) -> dict[str, float | None]:
+        """The analysis's metric values (names as in analysis/catalogue.py) of one record."""
+
+    @abstractmethod
+    def summary(self, metrics: M) -> str:
+        """One short line for the progress display."""
+
+    def context(self, testbed: Testbed, addresses: dict[str, str], params: WorkloadParams,
+                timeout_s: float) -> WorkloadContext[P]:
+        """A context carrying this workload's own parameters (checked, so typed)."""
+        if not isinstance(params, self.params_model):
+            raise TypeError(f"{self.name} needs {self.params_model.__name__}, "
+                            f"got {type(params).__name__}")
+        return WorkloadContext(testbed, addresses, params, timeout_s)

@@ -1,46 +1,74 @@
-"""One iperf3 measurement on one link: fresh server on the target, client on the source."""
+"""iperf3 machinery shared by the tcp, parallel_tcp and udp workloads: their common
+parameters, and one measurement on one link (fresh server on the target, client on the
+source)."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Iterator
-from typing import ClassVar
+from typing import TypeVar
 
 from harness.parsing.iperf3 import Iperf3Error
-from harness.records.models import Metrics, Status
+from harness.records.models import Status
 from harness.topology import Link
-from harness.workloads.base import Measurement, Workload, WorkloadContext, now
+from harness.workloads.base import (
+    Measurement,
+    Workload,
+    WorkloadContext,
+    WorkloadMetrics,
+    WorkloadParams,
+    now,
+    parameter,
+)
 from harness.workloads.iperf_server import ServerError, iperf3_server
 
+MAX_DURATION_S = 3600
 
-def client_command(ctx: WorkloadContext, link: Link, extra: list[str]) -> list[str]:
-    settings = ctx.settings
+
+class IperfParams(WorkloadParams):
+    """Parameters every iperf3 test has."""
+
+    duration_s: int = parameter(
+        30, "Seconds per iperf3 test; whole seconds, because iperf3 --time takes an integer.",
+        shared="duration", ge=1, le=MAX_DURATION_S)
+    port: int = parameter(5201, "TCP/UDP port of the iperf3 server on the target.",
+                          ge=1024, le=65535)
+    connect_timeout_ms: int = parameter(
+        5000, "Milliseconds the client waits for the control connection (--connect-timeout).",
+        ge=100, le=60_000)
+
+
+P = TypeVar("P", bound=IperfParams)
+M = TypeVar("M", bound=WorkloadMetrics)
+
+
+def client_command(address: str, params: IperfParams, extra: list[str]) -> list[str]:
     return [
-        "iperf3", "--client", ctx.addresses[link.target],
-        "--port", str(settings.iperf_port),
-        "--time", f"{settings.duration_s:g}",
-        "--connect-timeout", str(settings.connect_timeout_ms),
+        "iperf3", "--client", address,
+        "--port", str(params.port),
+        "--time", str(params.duration_s),
+        "--connect-timeout", str(params.connect_timeout_ms),
         "--json",
         *extra,
     ]
 
 
 def measure(
-    ctx: WorkloadContext,
+    ctx: WorkloadContext[P],
     link: Link,
     extra: list[str],
-    parse: Callable[[str], Metrics],
+    parse: Callable[[str], WorkloadMetrics],
     *,
     server_name: str,
 ) -> Measurement:
     """Run one iperf3 test; every failure becomes a failed Measurement with its reason."""
     source = ctx.testbed.host(link.source)
     target = ctx.testbed.host(link.target)
-    command = client_command(ctx, link, extra)
+    command = client_command(ctx.addresses[link.target], ctx.params, extra)
     started = now()
     timeout = ctx.timeout_s
     try:
-        with iperf3_server(target, ctx.settings.iperf_port, server_name) as server:
+        with iperf3_server(target, ctx.params.port, server_name) as server:
             result = source.run(command, timeout=timeout)
             server_log = server.log_tail(20)
     except ServerError as error:
@@ -64,17 +92,23 @@ def measure(
     return measurement
 
 
-class LinkByLinkIperf(Workload):
+class LinkByLinkIperf(Workload[P, M]):
     """An iperf3 test run on one link after the other; subclasses choose flags and parser."""
 
     binaries = ("iperf3",)
-    iperf_args: ClassVar[tuple[str, ...]]
 
     @abstractmethod
-    def parse(self, text: str) -> Metrics:
+    def iperf_args(self, params: P) -> list[str]:
+        """Client flags of this test beyond the common ones."""
+
+    @abstractmethod
+    def parse(self, text: str) -> M:
         """Metrics from iperf3's JSON output."""
 
-    def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:
+    def run(self, ctx: WorkloadContext[P], links: list[Link]) -> Iterator[Measurement]:
         for link in links:
-            yield measure(ctx, link, list(self.iperf_args), self.parse,
-                          server_name=f"iperf3-{self.kind.value}-{link.target}")
+            yield measure(ctx, link, self.iperf_args(ctx.params), self.parse,
+                          server_name=f"iperf3-{self.name}-{link.target}")
+
+    def nominal_duration_s(self, params: P, links: int) -> float:
+        return float(params.duration_s * links)

@@ -1,4 +1,8 @@
-"""Every ring link at once: one bidirectional TCP stream per link, started together."""
+"""Every ring link at once: one bidirectional TCP stream per link, started together.
+
+Parameters: :class:`ParallelTcpParams`. Metrics: the TCP test's :class:`TcpMetrics` per link.
+Analysis metrics: ``parallel.*``, summed over a group (one sample per group).
+"""
 
 from __future__ import annotations
 
@@ -6,20 +10,28 @@ import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-from harness.parsing.iperf3 import parse_tcp
-from harness.records.models import TestKind
 from harness.topology import Link
 from harness.workloads import iperf
-from harness.workloads.base import Measurement, Workload, WorkloadContext, WorkloadSettings
-from harness.workloads.tcp import TCP_ARGS
+from harness.workloads.base import Measurement, Workload, WorkloadContext
+from harness.workloads.iperf import IperfParams
+from harness.workloads.tcp import TCP_ARGS, TcpMetrics, mbps, optional, parse_tcp, tcp_summary
 
 
-class ParallelTcpWorkload(Workload):
-    kind = TestKind.PARALLEL_TCP
+class ParallelTcpParams(IperfParams):
+    """Parameters of the all-links-at-once TCP test."""
+
+
+class ParallelTcpWorkload(Workload[ParallelTcpParams, TcpMetrics]):
+    name = "parallel_tcp"
     concurrent = True
     binaries = ("iperf3",)
+    #: A group is not repeated: a retry would measure a different moment of every link.
+    default_retries = 0
+    params_model = ParallelTcpParams
+    metrics_model = TcpMetrics
 
-    def run(self, ctx: WorkloadContext, links: list[Link]) -> Iterator[Measurement]:
+    def run(self, ctx: WorkloadContext[ParallelTcpParams],
+            links: list[Link]) -> Iterator[Measurement]:
         group = f"parallel-{uuid.uuid4().hex[:8]}"
         with ThreadPoolExecutor(max_workers=len(links)) as pool:
             futures = [
@@ -33,5 +45,14 @@ class ParallelTcpWorkload(Workload):
             measurement.concurrent_links = len(links)
             yield measurement
 
-    def nominal_duration_s(self, settings: WorkloadSettings, links: int) -> float:
-        return settings.duration_s
+    def nominal_duration_s(self, params: ParallelTcpParams, links: int) -> float:
+        return float(params.duration_s)
+
+    def analysis_values(self, metrics: TcpMetrics) -> dict[str, float | None]:
+        return {
+            "parallel.throughput_mbps": mbps(metrics.sender_bps),
+            "parallel.retransmits": optional(metrics.retransmits),
+        }
+
+    def summary(self, metrics: TcpMetrics) -> str:
+        return tcp_summary(metrics)

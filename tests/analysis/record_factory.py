@@ -6,22 +6,24 @@ chosen so every metric has an answer that can be worked out by hand.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from harness.records.models import (
     PhaseTiming,
-    PingMetrics,
     ResultRecord,
     RunManifest,
     SessionRecord,
     Status,
-    TcpMetrics,
-    TestKind,
-    UdpMetrics,
 )
 from harness.records.store import RunStore
+from harness.workloads.base import WorkloadMetrics
+from harness.workloads.ping import PingMetrics
+from harness.workloads.registry import workload
+from harness.workloads.tcp import TcpMetrics
+from harness.workloads.udp import UdpMetrics
 
 HOSTS = ("lom", "yuki", "luna")
 RING = (("lom", "yuki"), ("yuki", "luna"), ("luna", "lom"))
@@ -29,21 +31,27 @@ T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 MBIT = 1_000_000
 
 
-def _base(run_id: str, vpn: str, profile: str, test: TestKind, link: tuple[str, str],
+def _base(run_id: str, vpn: str, profile: str, test: str, link: tuple[str, str],
           repetition: int, status: Status, error: str | None) -> dict[str, object]:
+    """Fields every record has; parameters are the workload's defaults, as measured."""
     return {
         "run_id": run_id, "vpn": vpn, "profile": profile, "test": test,
         "source": link[0], "target": link[1], "repetition": repetition,
         "started_at": T0, "ended_at": T0 + timedelta(seconds=30),
         "status": status, "error": error,
+        "parameters": workload(test).params_model().model_dump(mode="json"),
     }
+
+
+def _dump(metrics: WorkloadMetrics) -> dict[str, object]:
+    return metrics.model_dump(mode="json")
 
 
 def tcp(vpn: str, link: tuple[str, str], mbps: float, *, profile: str = "baseline",
         run_id: str = "run1", repetition: int = 0, retransmits: int = 0,
         bytes_sent: int = 1_448_000, mss: int | None = 1448, cwnd: int | None = 100_000,
         receiver_mbps: float | None = None, reverse_mbps: float | None = None,
-        test: TestKind = TestKind.TCP, group: str | None = None) -> ResultRecord:
+        test: str = "tcp", group: str | None = None) -> ResultRecord:
     metrics = TcpMetrics(
         duration_s=30.0, sender_bps=mbps * MBIT,
         receiver_bps=(receiver_mbps if receiver_mbps is not None else mbps) * MBIT,
@@ -53,12 +61,12 @@ def tcp(vpn: str, link: tuple[str, str], mbps: float, *, profile: str = "baselin
     )
     fields = _base(run_id, vpn, profile, test, link, repetition, Status.OK, None)
     return ResultRecord.model_validate(
-        {**fields, "metrics": metrics, "group": group,
+        {**fields, "metrics": _dump(metrics), "group": group,
          "concurrent_links": 3 if group else 1}
     )
 
 
-def failed(vpn: str, link: tuple[str, str], test: TestKind, error: str, *,
+def failed(vpn: str, link: tuple[str, str], test: str, error: str, *,
            profile: str = "baseline", run_id: str = "run1", repetition: int = 0,
            status: Status = Status.FAILED, group: str | None = None) -> ResultRecord:
     fields = _base(run_id, vpn, profile, test, link, repetition, status, error)
@@ -72,8 +80,8 @@ def ping(vpn: str, link: tuple[str, str], avg: float, low: float, high: float, m
     metrics = PingMetrics(transmitted=100, received=received, loss_pct=loss_pct,
                           rtt_min_ms=low, rtt_avg_ms=avg, rtt_max_ms=high, rtt_mdev_ms=mdev,
                           interval_s=0.2)
-    fields = _base(run_id, vpn, profile, TestKind.PING, link, repetition, Status.OK, None)
-    return ResultRecord.model_validate({**fields, "metrics": metrics})
+    fields = _base(run_id, vpn, profile, "ping", link, repetition, Status.OK, None)
+    return ResultRecord.model_validate({**fields, "metrics": _dump(metrics)})
 
 
 def udp(vpn: str, link: tuple[str, str], sent_mbps: float, received_mbps: float,
@@ -82,8 +90,8 @@ def udp(vpn: str, link: tuple[str, str], sent_mbps: float, received_mbps: float,
     metrics = UdpMetrics(duration_s=30.0, blksize_bytes=blksize, sender_bps=sent_mbps * MBIT,
                          receiver_bps=received_mbps * MBIT, jitter_ms=jitter_ms,
                          lost_packets=int(lost_pct), packets=100, lost_pct=lost_pct)
-    fields = _base(run_id, vpn, profile, TestKind.UDP, link, 0, Status.OK, None)
-    return ResultRecord.model_validate({**fields, "metrics": metrics})
+    fields = _base(run_id, vpn, profile, "udp", link, 0, Status.OK, None)
+    return ResultRecord.model_validate({**fields, "metrics": _dump(metrics)})
 
 
 def session(vpn: str, ready_after_s: float | None, *, profile: str = "baseline",
@@ -108,7 +116,7 @@ def write_run(run_dir: Path, records: Iterable[ResultRecord],
     manifest = RunManifest(
         run_id=run_id, started_at=T0, ended_at=T0 + timedelta(hours=1), hosts=list(HOSTS),
         vpns=sorted({r.vpn for r in records}), profiles=sorted({r.profile for r in records}),
-        tests=sorted({r.test.value for r in records}), complete=True,
+        tests=sorted({r.test for r in records}), complete=True,
         metadata=metadata or {"kernel": "6.1.0-test", "sysctls": {"net.core.rmem_max": "1"}},
     )
     store = RunStore(run_dir, manifest)
@@ -119,4 +127,26 @@ def write_run(run_dir: Path, records: Iterable[ResultRecord],
     for timing in phases:
         store.add_phase(timing)
     store.save_manifest()
+    return run_dir
+
+
+def downgrade_to_v1(run_dir: Path) -> Path:
+    """Rewrite a run directory in the schema-1 shape the harness wrote before workload
+    parameters were recorded: no ``parameters``, metrics tagged with their ``kind``."""
+    kinds = {"tcp": "tcp", "parallel_tcp": "tcp", "udp": "udp", "ping": "ping"}
+    manifest_path = run_dir / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    for rel in manifest["records"]:
+        path = run_dir / rel
+        document = json.loads(path.read_text())
+        document.pop("parameters")
+        if document["metrics"] is not None:
+            document["metrics"] = {"kind": kinds[document["test"]], **document["metrics"]}
+        document["schema_version"] = 1
+        path.write_text(json.dumps(document))
+    for rel in manifest["sessions"]:
+        path = run_dir / rel
+        path.write_text(json.dumps({**json.loads(path.read_text()), "schema_version": 1}))
+    manifest["schema_version"] = 1
+    manifest_path.write_text(json.dumps(manifest))
     return run_dir

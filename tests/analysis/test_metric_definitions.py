@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from analysis.pipeline import analyse
-from harness.records.models import PhaseTiming, ResultRecord, Status, TestKind
+from harness.records.models import PhaseTiming, ResultRecord, Status
 from tests.analysis import record_factory as rf
 
 LOM_YUKI, YUKI_LUNA, LUNA_LOM = rf.RING
@@ -80,7 +80,7 @@ def test_tcp_detail_metrics(tmp_path: Path) -> None:
 
 def test_failed_tests_never_enter_means_but_count_in_success_rate(tmp_path: Path) -> None:
     records = [rf.tcp("wg", LOM_YUKI, 100), rf.tcp("wg", YUKI_LUNA, 300),
-               rf.failed("wg", LUNA_LOM, TestKind.TCP, "iperf3: connection refused")]
+               rf.failed("wg", LUNA_LOM, "tcp", "iperf3: connection refused")]
     analysis_dir = tmp_path
     rf.write_run(analysis_dir / "run1", records)
     result = analyse(analysis_dir)
@@ -98,9 +98,9 @@ def test_failed_tests_never_enter_means_but_count_in_success_rate(tmp_path: Path
 
 def test_success_rate_per_profile_and_overall(tmp_path: Path) -> None:
     records = [rf.tcp("wg", LOM_YUKI, 100), rf.tcp("wg", LOM_YUKI, 10, profile="high"),
-               rf.failed("wg", YUKI_LUNA, TestKind.TCP, "timeout", profile="high",
+               rf.failed("wg", YUKI_LUNA, "tcp", "timeout", profile="high",
                          status=Status.TIMEOUT),
-               rf.failed("wg", LUNA_LOM, TestKind.TCP, "timeout", profile="high",
+               rf.failed("wg", LUNA_LOM, "tcp", "timeout", profile="high",
                          status=Status.TIMEOUT)]
     metrics = metrics_of(tmp_path, records)
     assert value(metrics, "run.success_rate_pct", test="all") == 100.0
@@ -113,9 +113,9 @@ def test_success_rate_per_profile_and_overall(tmp_path: Path) -> None:
 def test_parallel_sums_group_and_scales_against_single_stream(tmp_path: Path) -> None:
     group = "parallel-1"
     records = [
-        rf.tcp("wg", LOM_YUKI, 300, test=TestKind.PARALLEL_TCP, group=group, retransmits=4),
-        rf.tcp("wg", YUKI_LUNA, 250, test=TestKind.PARALLEL_TCP, group=group, retransmits=6),
-        rf.failed("wg", LUNA_LOM, TestKind.PARALLEL_TCP, "no route", group=group),
+        rf.tcp("wg", LOM_YUKI, 300, test="parallel_tcp", group=group, retransmits=4),
+        rf.tcp("wg", YUKI_LUNA, 250, test="parallel_tcp", group=group, retransmits=6),
+        rf.failed("wg", LUNA_LOM, "parallel_tcp", "no route", group=group),
         rf.tcp("wg", LOM_YUKI, 500), rf.tcp("wg", YUKI_LUNA, 500), rf.tcp("wg", LUNA_LOM, 500),
     ]
     metrics = metrics_of(tmp_path, records)
@@ -128,10 +128,10 @@ def test_parallel_sums_group_and_scales_against_single_stream(tmp_path: Path) ->
 
 def test_parallel_repetitions_average_the_group_sums(tmp_path: Path) -> None:
     records = [
-        rf.tcp("wg", LOM_YUKI, 100, test=TestKind.PARALLEL_TCP, group="g0", repetition=0),
-        rf.tcp("wg", YUKI_LUNA, 100, test=TestKind.PARALLEL_TCP, group="g0", repetition=0),
-        rf.tcp("wg", LOM_YUKI, 200, test=TestKind.PARALLEL_TCP, group="g1", repetition=1),
-        rf.tcp("wg", YUKI_LUNA, 200, test=TestKind.PARALLEL_TCP, group="g1", repetition=1),
+        rf.tcp("wg", LOM_YUKI, 100, test="parallel_tcp", group="g0", repetition=0),
+        rf.tcp("wg", YUKI_LUNA, 100, test="parallel_tcp", group="g0", repetition=0),
+        rf.tcp("wg", LOM_YUKI, 200, test="parallel_tcp", group="g1", repetition=1),
+        rf.tcp("wg", YUKI_LUNA, 200, test="parallel_tcp", group="g1", repetition=1),
     ]
     metrics = metrics_of(tmp_path, records)
     assert value(metrics, "parallel.throughput_mbps") == pytest.approx(300.0)  # (200+400)/2

@@ -10,7 +10,6 @@ import pytest
 from PIL import Image
 
 from analysis.cli import run_analysis
-from harness.records.models import TestKind
 from tests.analysis import record_factory as rf
 from tests.analysis.chromium import PageCheck, check_page, find_chromium
 
@@ -59,7 +58,7 @@ def test_records_report_renders_in_chromium(tmp_path: Path) -> None:
                for link in rf.RING]
     records += [rf.ping(vpn, link, 1.0, 0.5, 3.0, 0.2) for vpn in ("internal", "wg")
                 for link in rf.RING]
-    records.append(rf.failed("wg", rf.RING[0], TestKind.UDP, "iperf3: server busy"))
+    records.append(rf.failed("wg", rf.RING[0], "udp", "iperf3: server busy"))
     rf.write_run(tmp_path / "results" / "run1", records, sessions=[rf.session("wg", 1.5)],
                  phases=[rf.phase("benchmark", 60, "wg", "baseline")])
     out = run_analysis(tmp_path / "results", tmp_path / "out")

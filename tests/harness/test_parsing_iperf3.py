@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.parsing.iperf3 import Iperf3Error, parse_tcp, parse_udp
+from harness.parsing.iperf3 import Iperf3Error
+from harness.workloads.tcp import parse_tcp
+from harness.workloads.udp import parse_udp
 
 
 def read(fixtures: Path, name: str) -> str:

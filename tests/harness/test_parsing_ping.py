@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.parsing.ping import PingError, parse_ping
+from harness.workloads.ping import PingError, parse_ping
 
 
 def test_summary_and_every_rtt(fixtures: Path) -> None:

@@ -18,14 +18,10 @@ import pytest
 from harness.hosts.base import CommandResult
 from harness.hosts.fake import Call, FakeProcess, Reply, Rules
 from harness.records.models import (
-    PingMetrics,
     ResultRecord,
     RunManifest,
     SessionRecord,
     Status,
-    TcpMetrics,
-    TestKind,
-    UdpMetrics,
 )
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan, TestPolicy
@@ -35,7 +31,11 @@ from harness.settings.models import AddressingSettings, VpnSettings
 from harness.testbed.fake import FakeTestbed, FakeTestbedFactory
 from harness.vpns.base import VpnAdapter, VpnContext, VpnError
 from harness.vpns.internal import InternalAdapter
-from harness.workloads.base import WorkloadSettings
+from harness.workloads.ping import PingMetrics
+from harness.workloads.registry import TEST_NAMES, metrics_as
+from harness.workloads.tcp import TcpMetrics
+from harness.workloads.udp import UdpMetrics
+from tests.integration.helpers import short_parameters
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOSTS = ["lom", "yuki", "luna"]
@@ -59,13 +59,13 @@ IP_LINKS = json.dumps([
 
 
 # -- helpers: plans, settings, adapters, scripted hosts --------------------------------------
-def make_plan(vpns: list[str], tests: list[TestKind], *, retries: int | None = None,
+def make_plan(vpns: list[str], tests: list[str], *, retries: int | None = None,
               timeout_s: float | None = None, repetitions: int = 1) -> RunPlan:
     """A baseline plan on lom/yuki/luna with no back-off between attempts."""
     policy = TestPolicy(timeout_s=timeout_s, retries=retries, backoff_s=0)
     return RunPlan(hosts=HOSTS, vpns=vpns, profiles=["baseline"], tests=tests,
-                   workload=WorkloadSettings(duration_s=1, ping_count=20, ping_interval_s=0.2),
-                   repetitions=repetitions, policies={test: policy for test in TestKind})
+                   parameters=short_parameters(duration=1, ping_count=20, ping_interval=0.2),
+                   repetitions=repetitions, policies={test: policy for test in TEST_NAMES})
 
 
 VPN_SETTINGS = {
@@ -161,7 +161,7 @@ RecordKey = tuple[str, int, str, str]
 
 def records(run_dir: Path) -> dict[RecordKey, ResultRecord]:
     """(vpn, repetition, test, link) -> record."""
-    return {(r.vpn, r.repetition, r.test.value, r.link): r
+    return {(r.vpn, r.repetition, r.test, r.link): r
             for r in RunStore.open_existing(run_dir).load_records()}
 
 
@@ -182,7 +182,7 @@ def test_failed_attempt_is_retried_then_recorded_ok(tmp_path: Path) -> None:
     rules = healthy().on("iperf3", "--client", host="lom", times=1,
                          reply=Reply(returncode=1, stdout=TCP_REFUSED))
     factory = FakeTestbedFactory(rules)
-    run_dir = run(make_plan(["internal"], [TestKind.TCP]), factory, tmp_path)
+    run_dir = run(make_plan(["internal"], ["tcp"]), factory, tmp_path)
 
     found = records(run_dir)
     retried = found[("internal", 0, "tcp", "lom->yuki")]
@@ -191,8 +191,9 @@ def test_failed_attempt_is_retried_then_recorded_ok(tmp_path: Path) -> None:
     assert len(retried.attempt_errors) == 1
     assert retried.attempt_errors[0].startswith("attempt 1 lom->yuki: ")
     assert "Connection refused" in retried.attempt_errors[0]
-    assert isinstance(retried.metrics, TcpMetrics)
-    assert retried.metrics.sender_bps == pytest.approx(7846547703.137812)
+    retried_metrics = metrics_as(retried, TcpMetrics)
+    assert retried_metrics is not None
+    assert retried_metrics.sender_bps == pytest.approx(7846547703.137812)
     for link in ("yuki->luna", "luna->lom"):
         other = found[("internal", 0, "tcp", link)]
         assert other.status is Status.OK and other.attempts == 1 and not other.attempt_errors
@@ -206,7 +207,7 @@ def test_retries_exhausted_records_the_last_failure_and_every_attempt(tmp_path: 
     rules = healthy().on("iperf3", "--client", host="lom",
                          reply=Reply(returncode=1, stdout=TCP_REFUSED))
     factory = FakeTestbedFactory(rules)
-    run_dir = run(make_plan(["internal"], [TestKind.TCP], retries=2), factory, tmp_path)
+    run_dir = run(make_plan(["internal"], ["tcp"], retries=2), factory, tmp_path)
 
     found = records(run_dir)
     failed = found[("internal", 0, "tcp", "lom->yuki")]
@@ -230,7 +231,7 @@ def test_timed_out_commands_are_recorded_as_timeouts(tmp_path: Path) -> None:
              .on("ping", host="luna", when=is_workload_ping,
                  reply=Reply(stdout=partial_ping, timed_out=True)))
     factory = FakeTestbedFactory(rules)
-    plan = make_plan(["internal"], [TestKind.TCP, TestKind.PING], retries=0, timeout_s=7)
+    plan = make_plan(["internal"], ["tcp", "ping"], retries=0, timeout_s=7)
     run_dir = run(plan, factory, tmp_path)
 
     found = records(run_dir)
@@ -257,7 +258,7 @@ def test_daemon_dying_mid_test_fails_the_rest_of_the_session(tmp_path: Path) -> 
 
     rules = healthy().on("iperf3", "--client", host="yuki", when=to_overlay, reply=daemon_dies)
     factory = FakeTestbedFactory(rules, on_start=daemon_logs)
-    run_dir = run(make_plan(["internal", "fakevpn"], [TestKind.TCP, TestKind.PING]),
+    run_dir = run(make_plan(["internal", "fakevpn"], ["tcp", "ping"]),
                   factory, tmp_path)
 
     found = records(run_dir)
@@ -286,7 +287,7 @@ def test_never_ready_tunnel_fails_every_cell_and_the_next_session_runs(tmp_path:
     rules = healthy().on("ping", "-c", "1", when=to_overlay,
                          reply=Reply(returncode=1, stdout=PING_ALL_LOST))
     factory = FakeTestbedFactory(rules, on_start=daemon_logs)
-    plan = make_plan(["internal", "fakevpn"], [TestKind.TCP, TestKind.PING], repetitions=2)
+    plan = make_plan(["internal", "fakevpn"], ["tcp", "ping"], repetitions=2)
     run_dir = run(plan, factory, tmp_path, ready_timeout_s=0.5)
 
     found = records(run_dir)
@@ -319,7 +320,7 @@ def test_daemon_exiting_before_ready_ends_the_wait_with_its_status(tmp_path: Pat
     rules = healthy().on("ping", "-c", "1", when=to_overlay,
                          reply=Reply(returncode=1, stdout=PING_ALL_LOST))
     factory = FakeTestbedFactory(rules, on_start=luna_fails)
-    run_dir = run(make_plan(["fakevpn"], [TestKind.PING]), factory, tmp_path,
+    run_dir = run(make_plan(["fakevpn"], ["ping"]), factory, tmp_path,
                   ready_timeout_s=30)
 
     (session,) = sessions(run_dir)
@@ -333,7 +334,7 @@ def test_daemon_exiting_before_ready_ends_the_wait_with_its_status(tmp_path: Pat
 
 def test_exception_in_deploy_is_a_failed_session_with_log_tails(tmp_path: Path) -> None:
     factory = FakeTestbedFactory(healthy(), on_start=daemon_logs)
-    plan = make_plan(["internal", "fakevpn"], [TestKind.PING], repetitions=2)
+    plan = make_plan(["internal", "fakevpn"], ["ping"], repetitions=2)
     run_dir = run(plan, factory, tmp_path, fakevpn=RejectedConfigVpn)
 
     failed = [s for s in sessions(run_dir) if s.vpn == "fakevpn"]
@@ -367,7 +368,7 @@ def test_fail_fast_stops_measuring_after_a_daemon_death_but_tears_down(tmp_path:
                                output="Out of memory: Killed process fakevpnd\n")
 
     factory = FakeTestbedFactory(healthy(), on_start=lom_dies_after_first_test)
-    plan = make_plan(["fakevpn"], [TestKind.TCP, TestKind.UDP, TestKind.PING])
+    plan = make_plan(["fakevpn"], ["tcp", "udp", "ping"])
     run_dir = run(plan, factory, tmp_path)
 
     found = records(run_dir)
@@ -397,7 +398,7 @@ def _run_with_failures(out_dir: Path) -> Path:
                                                                           returncode=1))
              .on("iperf3", "--client", host="luna", reply=Reply(returncode=1,
                                                                 stdout=TCP_REFUSED)))
-    plan = make_plan(["internal"], [TestKind.PARALLEL_TCP, TestKind.PING], retries=0)
+    plan = make_plan(["internal"], ["parallel_tcp", "ping"], retries=0)
     run_dir = run(plan, FakeTestbedFactory(rules), out_dir)
     failed = {key for key, r in records(run_dir).items() if r.status is not Status.OK}
     assert failed == {("internal", 0, "ping", "yuki->luna"),
@@ -462,7 +463,7 @@ def _assert_phases_add_up(saved: RunManifest) -> None:
 
 def test_phases_add_up_to_the_wall_time_of_each_invocation(tmp_path: Path) -> None:
     factory = FakeTestbedFactory(healthy(), on_start=daemon_logs)
-    run_dir = run(make_plan(["internal", "fakevpn"], [TestKind.PING]), factory, tmp_path)
+    run_dir = run(make_plan(["internal", "fakevpn"], ["ping"]), factory, tmp_path)
     first = manifest(run_dir)
     _assert_phases_add_up(first)
 
@@ -487,18 +488,18 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
 
     factory = FakeTestbedFactory(healthy().on("iperf3", "--client", reply=busy_client),
                                  on_start=daemon_logs, prepare=seed_proc_stat)
-    plan = make_plan(["internal", "fakevpn"], list(TestKind))
+    plan = make_plan(["internal", "fakevpn"], list(TEST_NAMES))
     run_dir = run(plan, factory, tmp_path, sample_cpu=True)
 
     found = records(run_dir)
     assert len(found) == 24 and all(r.status is Status.OK for r in found.values())
     for vpn in ("internal", "fakevpn"):
-        tcp = found[(vpn, 0, "tcp", "lom->yuki")].metrics
-        assert isinstance(tcp, TcpMetrics) and tcp.retransmits == 2570
-        udp = found[(vpn, 0, "udp", "lom->yuki")].metrics
-        assert isinstance(udp, UdpMetrics) and udp.lost_packets == 216095
-        ping = found[(vpn, 0, "ping", "lom->yuki")].metrics
-        assert isinstance(ping, PingMetrics) and ping.received == 20
+        tcp = metrics_as(found[(vpn, 0, "tcp", "lom->yuki")], TcpMetrics)
+        assert tcp is not None and tcp.retransmits == 2570
+        udp = metrics_as(found[(vpn, 0, "udp", "lom->yuki")], UdpMetrics)
+        assert udp is not None and udp.lost_packets == 216095
+        ping = metrics_as(found[(vpn, 0, "ping", "lom->yuki")], PingMetrics)
+        assert ping is not None and ping.received == 20
         group = [found[(vpn, 0, "parallel_tcp", link)] for link in LINKS]
         assert len({r.group for r in group}) == 1 and all(r.concurrent_links == 3 for r in group)
     # Workloads targeted the LAN for internal and the overlay for the VPN.

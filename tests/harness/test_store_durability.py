@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.records.models import ResultRecord, RunManifest, Status, TestKind
+from harness.records.models import ResultRecord, RunManifest, Status
 from harness.records.store import (
     INDEX,
     MANIFEST,
@@ -34,7 +34,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 def _record(repetition: int, index: int) -> ResultRecord:
     stamp = datetime(2026, 1, 1, tzinfo=UTC)
-    return ResultRecord(run_id="r", vpn="internal", profile="baseline", test=TestKind.PING,
+    return ResultRecord(run_id="r", vpn="internal", profile="baseline", test="ping",
+                        parameters={"count": 1, "interval_s": 0.2},
                         source=f"h{index}", target=f"h{index + 1}", repetition=repetition,
                         started_at=stamp, ended_at=stamp, status=Status.OK)
 
@@ -150,8 +151,8 @@ def test_a_full_disk_stops_the_run_cleanly_and_it_resumes(small_filesystem: Path
     ballast = small_filesystem / "ballast"
     free = os.statvfs(small_filesystem).f_bavail * os.statvfs(small_filesystem).f_frsize
     ballast.write_bytes(b"\0" * (free - 110_000))  # room for a few records, not for all 12
-    plan = make_plan(["internal"], [TestKind.TCP, TestKind.UDP, TestKind.PING,
-                                    TestKind.PARALLEL_TCP])
+    plan = make_plan(["internal"], ["tcp", "udp", "ping",
+                                    "parallel_tcp"])
     with pytest.raises(RunDiskFull, match="--resume") as stopped:
         run(plan, FakeTestbedFactory(healthy()), small_filesystem)
     run_dir = stopped.value.run_dir

@@ -5,21 +5,29 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from harness.records.models import ResultRecord, SessionRecord, TestKind
+from harness.records.models import ResultRecord, SessionRecord
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan
 from harness.runner.run import RunOptions, run_plan
 from harness.settings.loader import load_testbed, load_vpns
 from harness.testbed.base import Testbed
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
-from harness.workloads.base import WorkloadSettings
+from harness.workloads.base import WorkloadParams
+from harness.workloads.parameters import apply_shared, default_parameters
+from harness.workloads.registry import TEST_NAMES
 
-SHORT = WorkloadSettings(duration_s=1.0, ping_count=5, ping_interval_s=0.2)
+
+def short_parameters(duration: int = 1, ping_count: int = 5,
+                     ping_interval: float = 0.2) -> dict[str, WorkloadParams]:
+    """Every workload's parameters with short durations, set through the shared keys."""
+    return apply_shared(default_parameters(), {"duration": duration, "ping_count": ping_count,
+                                               "ping_interval": ping_interval},
+                        lambda key, value: f"test helper {key}={value}")
 
 
-def short_plan(vpns: list[str], tests: list[TestKind] | None = None) -> RunPlan:
+def short_plan(vpns: list[str], tests: list[str] | None = None) -> RunPlan:
     return RunPlan(hosts=load_testbed().hosts, vpns=vpns, profiles=["baseline"],
-                   tests=tests or list(TestKind), workload=SHORT)
+                   tests=tests or list(TEST_NAMES), parameters=short_parameters())
 
 
 def local_factory() -> LocalTestbed:
@@ -28,7 +36,7 @@ def local_factory() -> LocalTestbed:
 
 
 def run_short(
-    out_dir: Path, vpns: list[str], tests: list[TestKind] | None = None,
+    out_dir: Path, vpns: list[str], tests: list[str] | None = None,
     ready_timeout_s: float | None = None,
 ) -> tuple[list[ResultRecord], list[SessionRecord], Path]:
     def factory() -> contextlib.AbstractContextManager[Testbed]:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.records.models import Status, TcpMetrics, TestKind
+from harness.records.models import Status
 from harness.settings.loader import load_testbed, load_vpns
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
 from harness.vpns.base import VpnAdapter, VpnContext
 from harness.vpns.registry import ADAPTERS, create_adapter
 from harness.vpns.vpncloud import ADDRESS_LOOKUP_TARGET
+from harness.workloads.registry import metrics_as
+from harness.workloads.tcp import TcpMetrics
 from tests.integration.helpers import run_short
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -55,7 +57,7 @@ def test_run_hyprspace_exits_2_with_the_reason() -> None:
 @pytest.mark.parametrize("vpn", sorted(OVERLAY_NETWORKS))
 def test_extra_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Path) -> None:
     adapter_or_skip(vpn)
-    records, sessions, _ = run_short(tmp_path, [vpn], [TestKind.TCP, TestKind.PING])
+    records, sessions, _ = run_short(tmp_path, [vpn], ["tcp", "ping"])
     session = sessions[0]
     assert session.status is Status.OK, (session.error, session.log_tails)
     assert session.ready_after_s is not None
@@ -66,15 +68,16 @@ def test_extra_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Pat
     assert all(ipaddress.ip_address(a) in network for a in addresses.values()), addresses
     assert records and all(r.status is Status.OK for r in records), [
         (r.source, r.target, r.error) for r in records]
-    assert {r.test for r in records} == {TestKind.TCP, TestKind.PING}
+    assert {r.test for r in records} == {"tcp", "ping"}
     for record in records:
         assert any(addresses[record.target] in part for part in record.command)
-        if isinstance(record.metrics, TcpMetrics):
-            assert record.metrics.sender_bps > 1e6
+        metrics = metrics_as(record, TcpMetrics)
+        if metrics is not None:
+            assert metrics.sender_bps > 1e6
     print(f"\n{vpn}: ready after {session.ready_after_s:.2f}s, version {session.vpn_version}, "
           f"details {session.details}, TCP Mbit/s "
-          + ", ".join(f"{r.source}->{r.target} {r.metrics.sender_bps / 1e6:.0f}"
-                      for r in records if isinstance(r.metrics, TcpMetrics)))
+          + ", ".join(f"{r.source}->{r.target} {m.sender_bps / 1e6:.0f}"
+                      for r in records if (m := metrics_as(r, TcpMetrics)) is not None))
 
 
 def test_vpncloud_lookup_route_is_loopback_only_and_removed_at_teardown() -> None:

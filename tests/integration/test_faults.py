@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.records.models import ResultRecord, Status, TestKind
+from harness.records.models import ResultRecord, Status
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan, TestPolicy
 from harness.runner.run import RunOptions, open_for_resume, run_plan
@@ -25,9 +25,8 @@ from harness.testbed.base import Testbed
 from harness.vpns.base import VpnAdapter, VpnContext
 from harness.vpns.registry import create_adapter
 from harness.vpns.wireguard import WireGuardAdapter
-from harness.workloads.base import WorkloadSettings
 from tests.conftest import netns_owned_by
-from tests.integration.helpers import local_factory
+from tests.integration.helpers import local_factory, short_parameters
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -36,11 +35,10 @@ def _factory() -> contextlib.AbstractContextManager[Testbed]:
     return local_factory()
 
 
-def _plan(vpns: list[str], tests: list[TestKind], duration: float = 2.0,
-          policies: dict[TestKind, TestPolicy] | None = None) -> RunPlan:
+def _plan(vpns: list[str], tests: list[str], duration: int = 2,
+          policies: dict[str, TestPolicy] | None = None) -> RunPlan:
     return RunPlan(hosts=load_testbed().hosts, vpns=vpns, profiles=["baseline"], tests=tests,
-                   workload=WorkloadSettings(duration_s=duration, ping_count=5,
-                                             ping_interval_s=0.2),
+                   parameters=short_parameters(duration=duration),
                    policies=policies or {})
 
 
@@ -103,8 +101,8 @@ def test_daemon_killed_mid_test_fails_cells_suite_continues_resume_completes(
 ) -> None:
     if create_adapter(load_vpns()["wireguard"]).unavailable_reason():
         pytest.skip("wireguard not runnable here")
-    plan = _plan(["internal", "wireguard"], [TestKind.TCP, TestKind.PING], duration=3,
-                 policies={TestKind.TCP: TestPolicy(timeout_s=10, retries=0)})
+    plan = _plan(["internal", "wireguard"], ["tcp", "ping"], duration=3,
+                 policies={"tcp": TestPolicy(timeout_s=10, retries=0)})
     killer = _kill_when("iperf3", "lom", "wireguard-go", signal.SIGKILL)
     run_dir = run_plan(plan, load_vpns(), _factory,
                        RunOptions(out_dir=tmp_path, live_progress=False))
@@ -150,7 +148,7 @@ def test_vpn_never_ready_records_failed_cells_with_log_tails(tmp_path: Path) -> 
             return _WrongPeerKeyWireGuard(settings)
         return create_adapter(settings)
 
-    plan = _plan(["internal", "wireguard"], [TestKind.TCP, TestKind.PING])
+    plan = _plan(["internal", "wireguard"], ["tcp", "ping"])
     run_dir = run_plan(plan, load_vpns(), _factory,
                        RunOptions(out_dir=tmp_path, live_progress=False, ready_timeout_s=3),
                        adapter_factory=adapters)
@@ -166,7 +164,7 @@ def test_vpn_never_ready_records_failed_cells_with_log_tails(tmp_path: Path) -> 
 
 
 def test_iperf_server_killed_is_retried(tmp_path: Path) -> None:
-    plan = _plan(["internal"], [TestKind.TCP], duration=4)
+    plan = _plan(["internal"], ["tcp"], duration=4)
     killer = _kill_when("iperf3", "yuki", "iperf3", signal.SIGKILL)
     run_dir = run_plan(plan, load_vpns(), _factory,
                        RunOptions(out_dir=tmp_path, live_progress=False))
@@ -178,8 +176,8 @@ def test_iperf_server_killed_is_retried(tmp_path: Path) -> None:
 
 
 def test_iperf_server_killed_without_retries_fails_the_cell(tmp_path: Path) -> None:
-    plan = _plan(["internal"], [TestKind.TCP], duration=4,
-                 policies={TestKind.TCP: TestPolicy(retries=0)})
+    plan = _plan(["internal"], ["tcp"], duration=4,
+                 policies={"tcp": TestPolicy(retries=0)})
     killer = _kill_when("iperf3", "yuki", "iperf3", signal.SIGKILL)
     run_dir = run_plan(plan, load_vpns(), _factory,
                        RunOptions(out_dir=tmp_path, live_progress=False))
@@ -192,7 +190,7 @@ def test_iperf_server_killed_without_retries_fails_the_cell(tmp_path: Path) -> N
 
 
 def test_record_that_cannot_be_written_is_noted_and_resume_writes_it(tmp_path: Path) -> None:
-    plan = _plan(["internal"], [TestKind.PING])
+    plan = _plan(["internal"], ["ping"])
     blocked = tmp_path / "fixed-id" / "internal" / "baseline" / "rep0" / "ping" / "yuki-luna.json"
     blocked.mkdir(parents=True)
     (blocked / "occupied").write_text("a directory where the record should go")

@@ -114,7 +114,7 @@ def test_signal_mid_run_tears_everything_down(tmp_path: Path, signum: int,
 def _cells(run_dir: Path) -> set[tuple[str, str, str]]:
     from harness.records.store import RunStore
 
-    return {(r.vpn, r.test.value, r.link) for r in RunStore.open_existing(run_dir).load_records()}
+    return {(r.vpn, r.test, r.link) for r in RunStore.open_existing(run_dir).load_records()}
 
 
 def test_sigterm_then_resume_completes_without_loss_or_duplicates(tmp_path: Path) -> None:

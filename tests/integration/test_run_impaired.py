@@ -9,14 +9,15 @@ from pathlib import Path
 import pytest
 
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.records.models import PingMetrics, SessionRecord, Status, TestKind
+from harness.records.models import SessionRecord, Status
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan
 from harness.runner.run import RunOptions, run_plan
 from harness.settings.loader import load_testbed, load_vpns
 from harness.testbed.base import Testbed
-from harness.workloads.base import WorkloadSettings
-from tests.integration.helpers import local_factory
+from harness.workloads.ping import PingMetrics
+from harness.workloads.registry import metrics_as
+from tests.integration.helpers import local_factory, short_parameters
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -27,8 +28,8 @@ def _factory() -> contextlib.AbstractContextManager[Testbed]:
 
 def test_high_profile_is_applied_verified_and_recorded(tmp_path: Path) -> None:
     plan = RunPlan(hosts=load_testbed().hosts, vpns=["internal"], profiles=["baseline", "high"],
-                   tests=[TestKind.PING, TestKind.TCP],
-                   workload=WorkloadSettings(duration_s=2, ping_count=40, ping_interval_s=0.05),
+                   tests=["ping", "tcp"],
+                   parameters=short_parameters(duration=2, ping_count=40, ping_interval=0.05),
                    profile_definitions=dict(BUILTIN_PROFILES), seed=7)
     run_dir = run_plan(plan, load_vpns(), _factory,
                        RunOptions(out_dir=tmp_path, live_progress=False))
@@ -44,9 +45,9 @@ def test_high_profile_is_applied_verified_and_recorded(tmp_path: Path) -> None:
     (check,) = high.checks
     assert check.verdict == "consistent", check.problems
 
-    pings = {r.profile: r.metrics for r in store.load_records() if r.test is TestKind.PING
-             and r.status is Status.OK}
-    assert isinstance(pings["baseline"], PingMetrics) and isinstance(pings["high"], PingMetrics)
+    pings = {r.profile: metrics_as(r, PingMetrics) for r in store.load_records()
+             if r.test == "ping" and r.status is Status.OK}
+    assert pings["baseline"] is not None and pings["high"] is not None
     assert pings["baseline"].rtt_avg_ms is not None and pings["high"].rtt_avg_ms is not None
     # Two impaired egresses add ~14.7 ms on average (clipped uniform delay, both ways).
     assert pings["baseline"].rtt_avg_ms < 1.0

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from harness.records.models import Status, TcpMetrics, TestKind
+from harness.records.models import Status
 from harness.settings.loader import load_vpns
 from harness.vpns.registry import ADAPTERS, create_adapter
+from harness.workloads.registry import metrics_as
+from harness.workloads.tcp import TcpMetrics
 from tests.integration.helpers import run_short
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -21,7 +23,7 @@ def test_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Path) -> 
     reason = create_adapter(load_vpns()[vpn]).unavailable_reason()
     if reason:
         pytest.skip(f"{vpn}: {reason}")
-    records, sessions, _ = run_short(tmp_path, [vpn], [TestKind.TCP, TestKind.PING])
+    records, sessions, _ = run_short(tmp_path, [vpn], ["tcp", "ping"])
     session = sessions[0]
     assert session.status is Status.OK, session.error
     assert session.ready_after_s is not None
@@ -30,8 +32,9 @@ def test_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Path) -> 
     assert all(r.status is Status.OK for r in records), [(r.link, r.error) for r in records]
     for record in records:
         assert any(session.overlay_addresses[record.target] in part for part in record.command)
-        if isinstance(record.metrics, TcpMetrics):
-            assert record.metrics.sender_bps > 1e6
+        metrics = metrics_as(record, TcpMetrics)
+        if metrics is not None:
+            assert metrics.sender_bps > 1e6
         assert record.cpu is not None
         if record.cpu.duration_s > record.cpu.interval_s:  # per-second samples while it ran
             assert record.cpu.samples
