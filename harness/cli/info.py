@@ -10,10 +10,10 @@ from rich.table import Table
 
 from harness import probes
 from harness.cli.run_command import availability, known_vpns
+from harness.hosts.local import LocalMachine
 from harness.impairment.binary import find_linkemu
 from harness.impairment.errors import EngineUnavailable
 from harness.impairment.profiles import BUILTIN_PROFILES
-from harness.metadata import first_line
 from harness.vpns.registry import create_adapter
 from harness.workloads.registry import DEFAULT_TESTS, WORKLOADS
 
@@ -40,14 +40,6 @@ def print_list(console: Console) -> None:
     console.print("tests: " + ", ".join(test.value for test in DEFAULT_TESTS))
     console.print("profiles: " + ", ".join(BUILTIN_PROFILES)
                   + " (custom ones from a plan file's [impairment.<name>] tables)", markup=False)
-
-
-def _version_line(binary: str) -> str:
-    for flag in ("--version", "-V", "-version", "version"):
-        line = first_line([binary, flag])
-        if line and "usage" not in line.lower() and "invalid" not in line.lower():
-            return line
-    return "(no version output)"
 
 
 def print_doctor(console: Console) -> int:
@@ -79,13 +71,15 @@ def print_doctor(console: Console) -> int:
     table = Table(title="VPNs")
     for column in ("vpn", "runnable", "binaries", "versions / why not"):
         table.add_column(column)
+    machine = LocalMachine()
     for name, vpn in known_vpns().items():
         adapter = create_adapter(vpn)
-        reason = adapter.unavailable_reason()
-        binaries = ", ".join(f"{req.binary}: {shutil.which(req.binary) or 'missing'}"
-                             for req in adapter.requirements)
-        versions = "; ".join(_version_line(req.binary) for req in adapter.requirements
-                             if shutil.which(req.binary))
+        reason = adapter.unavailable_reason(machine)
+        needed = (*adapter.requirements, *adapter.alternatives)
+        binaries = ", ".join(f"{req.binary}: {machine.which(req.binary) or 'missing'}"
+                             for req in needed)
+        versions = "; ".join(machine.version_line(req.version_argv) or "(no version output)"
+                             for req in needed if req.is_on(machine))
         table.add_row(name, "no" if reason else "yes", binaries, reason or versions)
     console.print(table)
     console.print("workloads need: " + ", ".join(

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.hosts.local import LocalMachine
 from harness.records.models import ResultRecord, Status, TestKind
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan, TestPolicy
@@ -101,7 +102,7 @@ def _assert_complete_once(run_dir: Path, plan: RunPlan) -> None:
 def test_daemon_killed_mid_test_fails_cells_suite_continues_resume_completes(
     tmp_path: Path,
 ) -> None:
-    if create_adapter(load_vpns()["wireguard"]).unavailable_reason():
+    if create_adapter(load_vpns()["wireguard"]).unavailable_reason(LocalMachine()):
         pytest.skip("wireguard not runnable here")
     plan = _plan(["internal", "wireguard"], [TestKind.TCP, TestKind.PING], duration=3,
                  policies={TestKind.TCP: TestPolicy(timeout_s=10, retries=0)})
@@ -142,7 +143,7 @@ class _WrongPeerKeyWireGuard(WireGuardAdapter):
 
 
 def test_vpn_never_ready_records_failed_cells_with_log_tails(tmp_path: Path) -> None:
-    if create_adapter(load_vpns()["wireguard"]).unavailable_reason():
+    if create_adapter(load_vpns()["wireguard"]).unavailable_reason(LocalMachine()):
         pytest.skip("wireguard not runnable here")
 
     def adapters(settings: VpnSettings) -> VpnAdapter:

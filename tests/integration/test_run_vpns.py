@@ -6,19 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from harness.hosts.local import LocalMachine
 from harness.records.models import Status, TcpMetrics, TestKind
 from harness.settings.loader import load_vpns
-from harness.vpns.registry import ADAPTERS, create_adapter
+from harness.vpns.registry import REFERENCE, VPNS, create_adapter
 from tests.integration.helpers import run_short
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-LOCAL_VPNS = [name for name in ADAPTERS if name != "internal"]
+LOCAL_VPNS = [name for name in VPNS if name != REFERENCE.name]
 
 
 @pytest.mark.parametrize("vpn", LOCAL_VPNS)
 def test_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Path) -> None:
-    reason = create_adapter(load_vpns()[vpn]).unavailable_reason()
+    reason = create_adapter(load_vpns()[vpn]).unavailable_reason(LocalMachine())
     if reason:
         pytest.skip(f"{vpn}: {reason}")
     records, sessions, _ = run_short(tmp_path, [vpn], [TestKind.TCP, TestKind.PING])
