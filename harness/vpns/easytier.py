@@ -19,6 +19,7 @@ from typing import Literal
 
 from harness.hosts.base import Host
 from harness.settings.addressing import coordinator, prefix_length, static_overlay_address
+from harness.settings.models import VpnSettings
 from harness.vpns import toml_writer
 from harness.vpns.base import (
     BinaryRequirement,
@@ -88,6 +89,13 @@ def render_config(
     return toml_writer.dumps(document)
 
 
+def identity(settings: VpnSettings) -> tuple[str, str]:
+    """(instance name, network name): the NixOS module reads the same ``[options]`` with the
+    same defaults (modules/lib/plans.nix; tests/nix/test_runtime_settings.py compares)."""
+    return (str(settings.options.get("instance_name", "vpb")),
+            str(settings.options.get("network_name", "vpn-bench")))
+
+
 def daemon_argv(runner: Runner, config: str) -> list[str]:
     if runner == "easytier-core":
         return [EASYTIER_CORE.binary, "-c", config]
@@ -134,14 +142,15 @@ class EasyTierAdapter(VpnAdapter):
         port = self.settings.port()
         secret = new_network_secret()
         addresses = self.overlay_addresses(ctx)
+        instance, network_name = identity(self.settings)
         for name in ctx.hosts:
             host = ctx.host(name)
             path = ctx.workdir(host) / "easytier.toml"
             host.write_file(path, render_config(
-                instance=str(self.settings.options.get("instance_name", "vpb")), host=name,
+                instance=instance, host=name,
                 cidr=f"{addresses[name]}/{prefix_length(self.settings)}",
                 listen_address=ctx.testbed.lan_address(name), port=port,
-                network_name=str(self.settings.options.get("network_name", "vpn-bench")),
+                network_name=network_name,
                 network_secret=secret,
                 peers=[] if name == hub else [ctx.testbed.lan_address(hub)],
                 interface=interface, mtu=self.settings.mtu,

@@ -10,6 +10,7 @@ static overlay address (:func:`make_ca`, :func:`sign`, for deploy and ``vpn-benc
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from harness.hosts.base import Host
@@ -85,12 +86,29 @@ def generate_keys(request: KeyRequest) -> list[KeyFile]:
     return files
 
 
+@dataclass(frozen=True)
+class Knobs:
+    """Runtime settings the NixOS module sets too (modules/lib/plans.nix reads the same
+    ``[options]`` with the same defaults; tests/nix/test_runtime_settings.py compares)."""
+
+    punch: bool
+    lighthouse_interval: int
+    listen_host: str
+
+
+def knobs(settings: VpnSettings) -> Knobs:
+    options = settings.options
+    return Knobs(punch=bool(options.get("punch", False)),
+                 lighthouse_interval=int(options.get("lighthouse_interval", 10)),
+                 listen_host=str(options.get("listen_host", "0.0.0.0")))
+
+
 def render_config(
     *,
     ca: str, cert: str, key: str,
     lighthouse_overlay: str, static_host_map: dict[str, list[str]],
     is_lighthouse: bool, port: int, interface: str, mtu: int,
-    punch: bool, lighthouse_interval: int, listen_host: str,
+    knobs: Knobs,
 ) -> str:
     """Nebula's YAML config, written as JSON (a subset of YAML nebula reads as is)."""
     config = {
@@ -98,11 +116,11 @@ def render_config(
         "static_host_map": static_host_map,
         "lighthouse": {
             "am_lighthouse": is_lighthouse,
-            "interval": lighthouse_interval,
+            "interval": knobs.lighthouse_interval,
             "hosts": [] if is_lighthouse else [lighthouse_overlay],
         },
-        "listen": {"host": listen_host, "port": port},
-        "punchy": {"punch": punch},
+        "listen": {"host": knobs.listen_host, "port": port},
+        "punchy": {"punch": knobs.punch},
         "tun": {"disabled": False, "dev": interface, "mtu": mtu},
         "logging": {"level": "info", "format": "text"},
         "firewall": {"outbound": ALLOW_ALL, "inbound": ALLOW_ALL},
@@ -127,7 +145,6 @@ class NebulaAdapter(VpnAdapter):
         ca_dir = ctx.workdir(authority) / "ca"
         authority.make_dir(ca_dir)
         ca = make_ca(authority, ca_dir, RUN_CA_NAME, RUN_CA_LIFETIME)
-        options = self.settings.options
         for name in ctx.hosts:
             signed_crt, signed_key = sign(authority, ca, name, f"{addresses[name]}/{prefix}")
             host = ctx.host(name)
@@ -144,9 +161,7 @@ class NebulaAdapter(VpnAdapter):
                 is_lighthouse=name == lighthouse, port=port,
                 interface=self.settings.interface or "nebula.vpb",
                 mtu=self.settings.mtu or 1300,
-                punch=bool(options.get("punch", False)),
-                lighthouse_interval=int(options.get("lighthouse_interval", 10)),
-                listen_host=str(options.get("listen_host", "0.0.0.0")),
+                knobs=knobs(self.settings),
             ))
         for name in ctx.hosts:
             host = ctx.host(name)

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 
 from harness.hosts.base import Host
 from harness.settings.addressing import coordinator, prefix_length, static_overlay_address
+from harness.settings.models import VpnSettings
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
 from harness.vpns.description import VpnDescription
 from harness.vpns.material import (
@@ -89,6 +90,13 @@ def render_tinc_up(address: str, prefix: int, mtu: int | None) -> str:
     )
 
 
+def tinc_options(settings: VpnSettings) -> dict[str, str]:
+    """Mode, cipher and digest: the NixOS module reads the same ``[options]`` with the same
+    defaults (modules/lib/plans.nix; tests/nix/test_runtime_settings.py compares)."""
+    defaults = {"mode": "router", "cipher": "aes-256-cbc", "digest": "sha256"}
+    return {key: str(settings.options.get(key, default)) for key, default in defaults.items()}
+
+
 class TincAdapter(VpnAdapter):
     name = "tinc"
     requirements = (TINCD,)
@@ -97,14 +105,12 @@ class TincAdapter(VpnAdapter):
         return {host: static_overlay_address(self.settings, ctx.hosts, host)
                 for host in ctx.hosts}
 
-    def _option(self, key: str, default: str) -> str:
-        return str(self.settings.options.get(key, default))
-
     def deploy(self, ctx: VpnContext) -> None:
         interface = self.settings.interface or "tinc.vpb"
         port = self.settings.port()
         hub = coordinator(self.settings, ctx.hosts)
         addresses = self.overlay_addresses(ctx)
+        options = tinc_options(self.settings)
         config_dirs: dict[str, PurePosixPath] = {}
         public_keys: dict[str, str] = {}
         for name in ctx.hosts:
@@ -112,9 +118,8 @@ class TincAdapter(VpnAdapter):
             config_dir = ctx.workdir(host) / "tinc"
             config_dirs[name] = config_dir
             host.write_file(config_dir / "tinc.conf", render_tinc_conf(
-                name, interface, self._option("mode", "router"), port,
-                None if name == hub else hub,
-                self._option("cipher", "aes-256-cbc"), self._option("digest", "sha256"),
+                name, interface, options["mode"], port, None if name == hub else hub,
+                options["cipher"], options["digest"],
             ))
             public_keys[name] = rsa_key_pair(host, config_dir, name)[1]
             host.write_file(config_dir / "tinc-up", render_tinc_up(

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from harness.hosts.base import Host
+from harness.settings.models import VpnSettings
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
 from harness.vpns.description import VpnDescription
 from harness.vpns.material import (
@@ -61,6 +62,11 @@ def peers_of(hosts: list[str], host: str) -> list[str]:
     return hosts[: hosts.index(host)]
 
 
+def node_info_privacy(settings: VpnSettings) -> bool:
+    """Shared with the NixOS module (``[options] node_info_privacy``, same default)."""
+    return bool(settings.options.get("node_info_privacy", True))
+
+
 def render_config(generated: dict[str, Any], *, listen: str, peers: list[str],
                   allowed_keys: list[str], interface: str, mtu: int,
                   node_info_privacy: bool = True) -> dict[str, Any]:
@@ -102,7 +108,7 @@ class YggdrasilAdapter(VpnAdapter):
                 allowed_keys=[keys[peer] for peer in ctx.hosts if peer != name],
                 interface=self.settings.interface or "ygg0",
                 mtu=self.settings.mtu or 65535,
-                node_info_privacy=bool(self.settings.options.get("node_info_privacy", True)),
+                node_info_privacy=node_info_privacy(self.settings),
             )
             path = ctx.workdir(host) / "yggdrasil.conf"
             host.write_file(path, json.dumps(config, indent=2))
