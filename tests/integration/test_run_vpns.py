@@ -27,7 +27,8 @@ def test_vpn_carries_tcp_and_ping_over_its_overlay(vpn: str, tmp_path: Path) -> 
     assert session.status is Status.OK, session.error
     assert session.ready_after_s is not None
     lan = {f"10.77.0.{i}" for i in (1, 2, 3)}
-    assert not set(session.overlay_addresses.values()) & lan, "must target overlay addresses"
+    if load_vpns()[vpn].addressing.mode != "underlay":
+        assert not set(session.overlay_addresses.values()) & lan, "must target overlay addresses"
     assert all(r.status is Status.OK for r in records), [(r.link, r.error) for r in records]
     for record in records:
         assert any(session.overlay_addresses[record.target] in part for part in record.command)
