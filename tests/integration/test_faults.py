@@ -55,10 +55,16 @@ def _pids_named(name: str, host: str) -> list[int]:
         if netns.endswith(f"-{host}"):
             listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
                                     text=True).stdout.split()
-            pids += [int(pid) for pid in listed
-                     if Path(f"/proc/{pid}/comm").exists()
-                     and Path(f"/proc/{pid}/comm").read_text().strip() == name]
+            pids += [int(pid) for pid in listed if _comm(pid) == name]
     return pids
+
+
+def _comm(pid: str) -> str | None:
+    """The process name, or None when it has exited meanwhile (short-lived probes do)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
 
 
 def _kill_when(condition_name: str, host: str, victim: str, signum: int,
