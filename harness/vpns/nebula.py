@@ -139,14 +139,14 @@ class NebulaAdapter(VpnAdapter):
     def deploy(self, ctx: VpnContext) -> None:
         lighthouse = coordinator(self.settings, ctx.hosts)
         addresses = self.overlay_addresses(ctx)
-        prefix = prefix_length(self.settings)
+        networks = host_networks(self.settings, ctx.hosts)
         port = self.settings.port()
         authority = ctx.host(lighthouse)
         ca_dir = ctx.workdir(authority) / "ca"
         authority.make_dir(ca_dir)
         ca = make_ca(authority, ca_dir, RUN_CA_NAME, RUN_CA_LIFETIME)
         for name in ctx.hosts:
-            signed_crt, signed_key = sign(authority, ca, name, f"{addresses[name]}/{prefix}")
+            signed_crt, signed_key = sign(authority, ca, name, networks[name])
             host = ctx.host(name)
             workdir = ctx.workdir(host)
             files = {"ca.crt": ca[0], "host.crt": signed_crt, "host.key": signed_key}
