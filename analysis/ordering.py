@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from analysis.catalogue import ALL
+from harness.vpns.registry import REFERENCE
 
-REFERENCE_VPN = "internal"
-"""The no-VPN baseline every VPN is compared against (matched case-insensitively)."""
+REFERENCE_VPN = REFERENCE.name
+"""The no-VPN baseline every VPN is compared against (matched case-insensitively); the
+registry's reference VPN (harness/vpns/registry.py)."""
 
 PROFILE_ORDER: tuple[str, ...] = ("baseline", "low", "medium", "high")
 
@@ -17,7 +19,10 @@ def is_reference(vpn: str) -> bool:
 
 
 def vpn_order(vpns: Iterable[str]) -> list[str]:
-    """The reference first, then the others alphabetically (case-insensitive); ``all`` last."""
+    """The reference first, then the others alphabetically (case-insensitive); ``all`` last.
+
+    Alphabetical rather than registry order: results hold legacy names the registry does not
+    know, and a figure's order must not depend on which of them a dataset has."""
     unique = set(vpns)
     ordered = sorted((v for v in unique if v != ALL), key=lambda v: (not is_reference(v),
                                                                      v.lower(), v))

@@ -2,19 +2,13 @@
 # one module per VPN (each does nothing until vpnBench.vpns.<vpn>.enable), `specialisations`
 # (one specialisation per VPN), and `default`, which imports all of them.
 let
-  vpns = {
-    easytier = ./vpns/easytier.nix;
-    headscale = ./vpns/headscale.nix;
-    hyprspace = ./vpns/hyprspace.nix;
-    internal = ./vpns/internal.nix;
-    mycelium = ./vpns/mycelium.nix;
-    nebula = ./vpns/nebula.nix;
-    tinc = ./vpns/tinc.nix;
-    vpncloud = ./vpns/vpncloud.nix;
-    wireguard = ./vpns/wireguard.nix;
-    yggdrasil = ./vpns/yggdrasil.nix;
-    zerotier = ./vpns/zerotier.nix;
-  };
+  # One module per file of ./vpns (the list is modules/lib/vpnConfigs.nix's knownVpns).
+  vpns = builtins.listToAttrs (
+    map (name: {
+      inherit name;
+      value = ./vpns + "/${name}.nix";
+    }) (import ./lib/vpnConfigs.nix).knownVpns
+  );
 in
 vpns
 // {

@@ -26,7 +26,7 @@ readonly MIN_GO_MINOR=26                # tailscale v1.102.5 needs go >= 1.26.6
 readonly BUILDABLE=(tailscale headscale vpncloud)
 # Names the harness knows but that this script does not build, and why.
 declare -A UNAVAILABLE=(
-  [easytier]="it comes from PyPI into the harness's own Python: .venv/bin/pip install 'vpn-bench[easytier]' (or the Nix package easytier for easytier-core)"
+  [easytier]="it comes from PyPI: .venv/bin/pip install -e '.[easytier]' (installs the vpb-easytier launcher; or the Nix package easytier for easytier-core)"
   [hyprspace]="the Go module proxy refuses github.com/hyprspace/hyprspace (403 for every version)"
   [zerotier]="no ZeroTier package on any registry reachable here"
   [mycelium]="crates.io 'mycelium' is an unrelated crate; the mesh daemon is not published there"

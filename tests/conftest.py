@@ -13,6 +13,7 @@ import pytest
 
 from harness.testbed.local.names import TestbedNames, testbed_id_of_netns
 from harness.testbed.local.registry import owner_alive
+from harness.vpns.registry import daemon_names
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -75,9 +76,7 @@ def leftover_netns() -> list[str]:
 
 
 #: Programs the harness starts; none may outlive the test session.
-OUR_PROGRAMS = {"iperf3", "wireguard-go", "tincd", "nebula", "yggdrasil", "vpb-linkemu",
-                "tailscaled", "headscale", "vpncloud", "hyprspace", "easytier-core",
-                "zerotier-one", "mycelium", "vpb-easytier"}
+OUR_PROGRAMS = {"iperf3", "vpb-linkemu", *daemon_names()}
 
 
 def _foreign_netns_inodes() -> set[int]:

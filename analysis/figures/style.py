@@ -15,23 +15,12 @@ import plotnine as p9
 import polars as pl
 
 from analysis.ordering import is_reference, vpn_order
+from harness.vpns.registry import REFERENCE, by_name_or_alias
 
-REFERENCE_COLOUR = "#4d4d4d"
+REFERENCE_COLOUR = REFERENCE.colour
 """Internal (no VPN) is always neutral dark grey, and drawn dashed where lines are used."""
 
-KNOWN_COLOURS: dict[str, str] = {
-    "wireguard": "#0072B2",
-    "zerotier": "#E69F00",
-    "headscale": "#009E73",
-    "tailscale": "#009E73",
-    "yggdrasil": "#D55E00",
-    "nebula": "#CC79A7",
-    "easytier": "#56B4E9",
-    "vpncloud": "#B8860B",
-    "hyprspace": "#6A3D9A",
-    "tinc": "#8C564B",
-    "mycelium": "#17BECF",
-}
+#: For names the registry does not know (legacy results, other tools' datasets).
 SPARE_COLOURS = ("#1B9E77", "#7570B3", "#E7298A", "#66A61E", "#A6761D", "#E6AB02", "#386CB0")
 
 FAILED_COLOUR = "#C0392B"
@@ -39,14 +28,16 @@ DPI = 110
 
 
 def vpn_palette(vpns: Iterable[str]) -> dict[str, str]:
-    """Colour per VPN name: reference grey, known names fixed, others from spare colours."""
+    """Colour per VPN name: reference grey, the registry's colour of each VPN (older names
+    included), others from spare colours."""
     palette: dict[str, str] = {}
     spare = iter(SPARE_COLOURS * 4)
     for vpn in vpn_order(vpns):
+        known = by_name_or_alias(vpn)
         if is_reference(vpn):
             palette[vpn] = REFERENCE_COLOUR
-        elif vpn.lower() in KNOWN_COLOURS:
-            palette[vpn] = KNOWN_COLOURS[vpn.lower()]
+        elif known is not None:
+            palette[vpn] = known.colour
         else:
             palette[vpn] = next(spare)
     return palette

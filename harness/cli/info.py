@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 
 from rich.console import Console
 from rich.table import Table
@@ -51,14 +50,6 @@ def print_list(console: Console) -> None:
                   + " (custom ones from a plan file's [impairment.<name>] tables)", markup=False)
 
 
-def _version_line(binary: str) -> str:
-    for flag in ("--version", "-V", "-version", "version"):
-        line = LocalMachine().version_line([binary, flag])
-        if line and "usage" not in line.lower() and "invalid" not in line.lower():
-            return line
-    return "(no version output)"
-
-
 def print_doctor(console: Console) -> int:
     """Returns 0 when the local testbed can run, 1 otherwise."""
     problems = 0
@@ -89,13 +80,15 @@ def print_doctor(console: Console) -> int:
     table = Table(title="VPNs")
     for column in ("vpn", "runnable", "binaries", "versions / why not"):
         table.add_column(column)
+    machine = LocalMachine()
     for name, vpn in known_vpns().items():
         adapter = create_adapter(vpn)
-        reason = adapter.unavailable_reason()
-        binaries = ", ".join(f"{req.binary}: {shutil.which(req.binary) or 'missing'}"
-                             for req in adapter.requirements)
-        versions = "; ".join(_version_line(req.binary) for req in adapter.requirements
-                             if shutil.which(req.binary))
+        reason = adapter.unavailable_reason(machine)
+        needed = (*adapter.requirements, *adapter.alternatives)
+        binaries = ", ".join(f"{req.binary}: {machine.which(req.binary) or 'missing'}"
+                             for req in needed)
+        versions = "; ".join(machine.version_line(req.version_argv) or "(no version output)"
+                             for req in needed if req.is_on(machine))
         table.add_row(name, "no" if reason else "yes", binaries, reason or versions)
     console.print(table)
     console.print("workloads need: " + ", ".join(

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
+from harness.hosts.local import LocalMachine
 from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
 from harness.impairment.selection import parse_engine_preference
 from harness.impairment.tuning import parse_tcp_tuning
@@ -35,7 +36,7 @@ from harness.settings.models import VpnSettings
 from harness.testbed.backends import DEFAULT_BACKEND, get_backend
 from harness.testbed.base import OFFLOAD_MODES, Offloads, Testbed, TestbedRequest
 from harness.topology import host_names
-from harness.vpns.registry import ADAPTERS, create_adapter
+from harness.vpns.registry import VPNS, create_adapter
 from harness.workloads.base import WorkloadParams
 from harness.workloads.parameters import (
     ParameterSet,
@@ -78,12 +79,15 @@ def known_vpns() -> dict[str, VpnSettings]:
     """VPNs with both settings in vpn-configs and an adapter; internal first."""
     settings = load_vpns()
     order = [REFERENCE_VPN, *sorted(name for name in settings if name != REFERENCE_VPN)]
-    return {name: settings[name] for name in order if name in ADAPTERS and name in settings}
+    return {name: settings[name] for name in order if name in VPNS and name in settings}
 
 
 def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
-    """VPN name -> why it cannot run here (None when it can)."""
-    return {name: create_adapter(vpn).unavailable_reason() for name, vpn in settings.items()}
+    """VPN name -> why it cannot run here (None when it can). Asked of ``LocalMachine``,
+    whose ``which`` is in-process: no namespace is created and no process started."""
+    machine = LocalMachine()
+    return {name: create_adapter(vpn).unavailable_reason(machine)
+            for name, vpn in settings.items()}
 
 
 def _check_positive(value: float | None, flag: str) -> None:

@@ -1,6 +1,8 @@
 """`vpn-bench keys`: key material for real hosts, in the layout of docs/secrets.md.
 
-Each VPN has a generator module that calls its real tool (wg, nebula-cert, tincd, ...) and
-returns the files in memory; :mod:`harness.keys.writer` places them all at once, so a failed
-run never leaves a half-regenerated site behind.
+This package is the command only (CLI, VPN selection, the all-or-nothing writer). The key
+logic is each VPN module's own (``harness/vpns/<vpn>.py``, ``VPN.keys``), the same code its
+adapter deploys with; here its tools run on LocalMachine and return the files in memory, and
+:mod:`harness.keys.writer` places them all at once, so a failed run never leaves a
+half-regenerated site behind.
 """

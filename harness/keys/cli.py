@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from harness.keys.make import make_keys
-from harness.keys.registry import GENERATORS, select_vpns
-from harness.keys.tools import KeyMaterialError
+from harness.keys.selection import key_vpns, select_vpns
 from harness.keys.writer import RollbackError
+from harness.vpns.material import KeyMaterialError
 
-VPN_HELP = f"VPN(s), comma list or repeated: {', '.join(GENERATORS)}; 'all' (default)."
+VPN_HELP = f"VPN(s), comma list or repeated: {', '.join(key_vpns())}; 'all' (default)."
 
 
 def keys_command(

@@ -1,4 +1,8 @@
-"""Generate the material of the selected VPNs for the testbed's hosts and install it."""
+"""Generate the material of the selected VPNs for the testbed's hosts and install it.
+
+The generators are the VPN modules' own (``VpnDescription.keys``, the code their adapters
+deploy with); their tools run on :class:`LocalMachine` in a scratch state directory.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.errors import UsageError
-from harness.keys.files import KeyFile, KeyRequest
-from harness.keys.registry import GENERATORS
-from harness.keys.tools import missing
+from harness.hosts.base import Host
+from harness.hosts.local import LocalMachine
 from harness.keys.writer import (
     InstallReport,
     check_out_dir,
@@ -18,12 +21,23 @@ from harness.keys.writer import (
     refusal_message,
 )
 from harness.settings.loader import ConfigError, load_testbed, load_vpns
+from harness.vpns.base import BinaryRequirement
+from harness.vpns.material import KeyFile, KeyGeneration, KeyRequest
+from harness.vpns.registry import VPNS
 
 
-def missing_tools_message(vpns: Sequence[str]) -> str | None:
-    """None when every tool is on PATH; else which VPN needs what, and where to get it."""
-    needs = [(vpn, requirement) for vpn in vpns for requirement in GENERATORS[vpn].tools]
-    absent = {requirement.binary for requirement in missing(req for _, req in needs)}
+def generation(vpn: str) -> KeyGeneration:
+    keys = VPNS[vpn].keys
+    if keys is None:
+        raise UsageError(f"vpn-bench keys makes nothing for {vpn!r}")
+    return keys
+
+
+def missing_tools_message(vpns: Sequence[str], machine: Host) -> str | None:
+    """None when every tool is on ``machine``; else which VPN needs what, where to get it."""
+    needs: list[tuple[str, BinaryRequirement]] = [
+        (vpn, requirement) for vpn in vpns for requirement in generation(vpn).tools]
+    absent = {requirement.binary for _, requirement in needs if not requirement.is_on(machine)}
     if not absent:
         return None
     lines = [f"{vpn} needs {requirement.how_to_install()}"
@@ -43,10 +57,12 @@ def generate_all(vpns: Sequence[str], config_dir: Path | None) -> list[KeyFile]:
             raise ConfigError(f"vpn-configs has no vpns/{vpn}.toml; vpn-bench keys needs it")
     files: list[KeyFile] = []
     with tempfile.TemporaryDirectory(prefix="vpn-bench-keys-") as scratch:
+        machine = LocalMachine(state_dir=Path(scratch))
         for vpn in vpns:
-            workdir = Path(scratch) / vpn
-            workdir.mkdir(mode=0o700)
-            files += GENERATORS[vpn].generate(KeyRequest(hosts, settings[vpn], workdir))
+            workdir = machine.state_dir / vpn
+            Path(workdir).mkdir(mode=0o700)
+            request = KeyRequest(hosts, settings[vpn], machine, workdir)
+            files += generation(vpn).generate(request)
     return files
 
 
@@ -57,7 +73,7 @@ def make_keys(out: Path, vpns: Sequence[str], *, force: bool,
     existing = existing_key_files(out, vpns)
     if existing and not force:
         raise UsageError(refusal_message(out, existing))
-    problem = missing_tools_message(vpns)
+    problem = missing_tools_message(vpns, LocalMachine())
     if problem:
         raise UsageError(problem)
     return install(out, generate_all(vpns, config_dir), vpns, force=force)

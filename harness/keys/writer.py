@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from harness.errors import UsageError
-from harness.keys.files import KeyFile, PrivateFile
-from harness.keys.tools import KeyMaterialError
+from harness.vpns.material import KeyFile, KeyMaterialError, PrivateFile
 
 PUBLIC_DIR_MODE = 0o755
 PUBLIC_FILE_MODE = 0o644

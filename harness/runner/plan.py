@@ -13,10 +13,11 @@ from pydantic import PlainSerializer, PlainValidator
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.netem.model import Profile
 from harness.topology import ring_links
+from harness.vpns.registry import REFERENCE
 from harness.workloads.base import WorkloadParams
 from harness.workloads.registry import WORKLOADS, UnknownTest, workload
 
-REFERENCE_VPN = "internal"
+REFERENCE_VPN = REFERENCE.name
 #: Rough cost of building a testbed, starting a VPN and tearing it down (for estimates).
 SESSION_OVERHEAD_S = 8.0
 #: Seconds a test may run beyond its nominal duration before it is killed.

@@ -1,12 +1,13 @@
 """What every VPN adapter does: make keys, render native config, run the daemons in the
-foreground under supervision, and say each host's overlay address.
+foreground under supervision, and say each host's overlay address; and the one description
+of a VPN (:class:`VpnDescription`) that its module exports for :mod:`harness.vpns.registry`.
 
-Adapters talk only to :class:`~harness.hosts.base.Host`, so they serve every backend.
+Adapters talk only to :class:`~harness.hosts.base.Host`, so they serve every backend; even
+"is the binary installed" is asked of a Host (``host.which``), never of this process.
 """
 
 from __future__ import annotations
 
-import shutil
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,12 +21,23 @@ from harness.testbed.base import Testbed
 
 @dataclass(frozen=True)
 class BinaryRequirement:
-    """A program an adapter needs, and where a user gets it."""
+    """A program a VPN needs, where a user gets it, and how it tells its version."""
 
     binary: str
     nix: str
     debian: str | None = None
     build_hint: str | None = None
+    #: Arguments after the binary that print its version (first line is recorded).
+    version_args: tuple[str, ...] = ("--version",)
+    #: A long-running daemon (leftover checks look for processes of this name).
+    daemon: bool = False
+
+    @property
+    def version_argv(self) -> tuple[str, ...]:
+        return (self.binary, *self.version_args)
+
+    def is_on(self, host: Host) -> bool:
+        return host.which(self.binary) is not None
 
     def how_to_install(self) -> str:
         sources = [f"Nix package {self.nix}"]
@@ -70,9 +82,11 @@ class VpnAdapter(ABC):
     """Base class of the adapters; subclasses set ``name`` and ``requirements``."""
 
     name: ClassVar[str]
+    #: Programs needed on every host; the first one's version is recorded.
     requirements: ClassVar[tuple[BinaryRequirement, ...]] = ()
-    #: argv that prints the version (first requirement's binary by default).
-    version_argv: ClassVar[tuple[str, ...]] = ()
+    #: Programs needed only in some setups (e.g. wireguard-go where the kernel lacks
+    #: WireGuard); the adapter checks them itself at deploy time.
+    alternatives: ClassVar[tuple[BinaryRequirement, ...]] = ()
     #: Seconds the runner waits for every host to reach every other host.
     ready_timeout_s: ClassVar[float] = 60.0
 
@@ -80,22 +94,22 @@ class VpnAdapter(ABC):
         self.settings = settings
 
     # -- availability ------------------------------------------------------------------
-    def missing_requirements(self) -> list[BinaryRequirement]:
-        """Requirements whose binary is not on this machine's PATH."""
-        return [req for req in self.requirements if shutil.which(req.binary) is None]
+    def missing_requirements(self, host: Host) -> list[BinaryRequirement]:
+        """Requirements whose binary is not on ``host``'s PATH."""
+        return [req for req in self.requirements if not req.is_on(host)]
 
-    def unavailable_reason(self) -> str | None:
-        missing = self.missing_requirements()
+    def unavailable_reason(self, host: Host) -> str | None:
+        """Why this VPN cannot run on ``host``, or None. Read-only commands pass
+        ``LocalMachine()``, so this must start no process as root and create no namespace."""
+        missing = self.missing_requirements(host)
         if not missing:
             return None
         return "not installed (" + "; ".join(req.how_to_install() for req in missing) + ")"
 
     def version(self, host: Host) -> str | None:
-        if not self.version_argv:
+        if not self.requirements:
             return None
-        result = host.run(list(self.version_argv), timeout=10)
-        text = (result.stdout or result.stderr).strip()
-        return text.splitlines()[0] if text else None
+        return host.version_line(self.requirements[0].version_argv)
 
     # -- lifecycle ---------------------------------------------------------------------
     @abstractmethod
@@ -133,7 +147,7 @@ def interface_exists(host: Host, interface: str) -> bool:
     return host.run(["ip", "link", "show", "dev", interface], timeout=5).ok
 
 
-def require_binary(requirement: BinaryRequirement) -> None:
-    """Raise a VpnError naming the package when a binary needed now is missing."""
-    if shutil.which(requirement.binary) is None:
-        raise VpnError("not installed: " + requirement.how_to_install())
+def require_binary(host: Host, requirement: BinaryRequirement) -> None:
+    """Raise a VpnError naming the package when a binary needed now is missing on ``host``."""
+    if not requirement.is_on(host):
+        raise VpnError(f"not installed on {host.name}: " + requirement.how_to_install())

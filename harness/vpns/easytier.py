@@ -1,27 +1,25 @@
 """EasyTier: every host peers with the coordinator over TCP; one network secret per run.
 
-The daemon is ``easytier-core`` (Nix package ``easytier``) when it is on PATH, otherwise the
-PyPI wheel ``easytier-pyo3`` run by :mod:`harness.vpns.easytier_launcher` in the harness's own
-Python (``pip install 'vpn-bench[easytier]'``). Both read the same easytier-core TOML file.
-The secret is only in that file (0600), never on a command line. The three STUN server lists
-are empty: EasyTier's defaults are public hosts (seen resolving them via public DNS servers).
-Verified here with the wheel (core 2.6.4); ``easytier-core`` itself was not available here, and
-versions whose config has no STUN keys ignore them (their public STUN hosts then fail to
-resolve inside the testbed, which has no route out).
+The daemon is ``easytier-core`` (Nix package ``easytier``) when it is on the host's PATH,
+otherwise ``vpb-easytier``, the harness's console script around the PyPI wheel
+``easytier-pyo3`` (:mod:`harness.vpns.easytier_launcher`; ``pip install 'vpn-bench[easytier]'``).
+Both read the same easytier-core TOML file. The secret is only in that file (0600), never on a
+command line. The three STUN server lists are empty: EasyTier's defaults are public hosts
+(seen resolving them via public DNS servers). Verified here with the wheel (core 2.6.4);
+``easytier-core`` itself was not available here, and versions whose config has no STUN keys
+ignore them (their public STUN hosts then fail to resolve inside the testbed, which has no
+route out). Keys: one network secret for all hosts (:func:`new_network_secret`).
 """
 
 from __future__ import annotations
 
-import importlib
 import secrets
-import shutil
-import sys
-from functools import cache, partial
-from pathlib import Path
+from functools import partial
 from typing import Literal
 
 from harness.hosts.base import Host
 from harness.settings.addressing import coordinator, prefix_length, static_overlay_address
+from harness.settings.models import VpnSettings
 from harness.vpns import toml_writer
 from harness.vpns.base import (
     BinaryRequirement,
@@ -30,42 +28,44 @@ from harness.vpns.base import (
     VpnError,
     interface_exists,
 )
+from harness.vpns.description import VpnDescription
+from harness.vpns.material import KeyFile, KeyGeneration, KeyRequest, PrivateFile, file_text
 from harness.waiting import wait_until
 
-EASYTIER_CORE = BinaryRequirement("easytier-core", nix="easytier",
-                                  build_hint="or pip install 'vpn-bench[easytier]'")
-LAUNCHER_MODULE = "harness.vpns.easytier_launcher"
-INSTANCE_NAME = "vpb"
+EASYTIER_CORE = BinaryRequirement("easytier-core", nix="easytier", daemon=True)
+#: The console script of this package ([project.scripts] in pyproject.toml).
+VPB_EASYTIER = BinaryRequirement(
+    "vpb-easytier", nix="vpn-bench (this flake's Python environment)", daemon=True,
+    build_hint="pip install 'vpn-bench[easytier]' (console script around easytier-pyo3)")
+SECRET_BYTES = 32  # 64 lowercase hex characters, what the module checks for
 
-Runner = Literal["easytier-core", "easytier-pyo3"]
-
-
-@cache
-def pyo3_version() -> str | None:
-    """The core version of the importable easytier_pyo3 wheel, or None when it won't import."""
-    try:
-        module = importlib.import_module("easytier_pyo3")
-    except ImportError:
-        return None
-    return str(module.version())
+Runner = Literal["easytier-core", "vpb-easytier"]
+RUNNERS: dict[Runner, BinaryRequirement] = {"easytier-core": EASYTIER_CORE,
+                                            "vpb-easytier": VPB_EASYTIER}
 
 
-def available_runner() -> Runner | None:
-    """The native binary wins; the wheel is the fallback that needs nothing but pip."""
-    if shutil.which(EASYTIER_CORE.binary):
-        return "easytier-core"
-    if pyo3_version() is not None:
-        return "easytier-pyo3"
+def available_runner(host: Host) -> Runner | None:
+    """The native binary wins; the wheel's console script is the fallback."""
+    for runner, requirement in RUNNERS.items():
+        if requirement.is_on(host):
+            return runner
     return None
 
 
 def new_network_secret() -> str:
     """64 lowercase hex characters, the format docs/secrets.md fixes for the Nix side too."""
-    return secrets.token_hex(32)
+    return secrets.token_hex(SECRET_BYTES)
+
+
+def generate_keys(request: KeyRequest) -> list[KeyFile]:
+    """Site material: the same ``network.secret`` for every host (no tool needed)."""
+    secret = new_network_secret()
+    return [PrivateFile(host, EasyTierAdapter.name, "network.secret", file_text(secret))
+            for host in request.hosts]
 
 
 def render_config(
-    *, host: str, cidr: str, listen_address: str, port: int, network_name: str,
+    *, instance: str, host: str, cidr: str, listen_address: str, port: int, network_name: str,
     network_secret: str, peers: list[str], interface: str, mtu: int | None,
 ) -> str:
     """easytier-core TOML; ``peers`` are underlay addresses to dial (empty on the coordinator)."""
@@ -73,7 +73,7 @@ def render_config(
     if mtu is not None:
         flags["mtu"] = mtu
     document: dict[str, object] = {
-        "instance_name": INSTANCE_NAME,
+        "instance_name": instance,
         "hostname": host,
         "ipv4": cidr,
         "dhcp": False,
@@ -89,39 +89,41 @@ def render_config(
     return toml_writer.dumps(document)
 
 
+def identity(settings: VpnSettings) -> tuple[str, str]:
+    """(instance name, network name): the NixOS module reads the same ``[options]`` with the
+    same defaults (modules/lib/plans.nix; tests/nix/test_runtime_settings.py compares)."""
+    return (str(settings.options.get("instance_name", "vpb")),
+            str(settings.options.get("network_name", "vpn-bench")))
+
+
 def daemon_argv(runner: Runner, config: str) -> list[str]:
     if runner == "easytier-core":
         return [EASYTIER_CORE.binary, "-c", config]
-    return [sys.executable, "-m", LAUNCHER_MODULE, "--config", config]
-
-
-def _launcher_environment() -> dict[str, str]:
-    """Make ``harness`` importable for the launcher even from an uninstalled checkout."""
-    return {"PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return [VPB_EASYTIER.binary, "--config", config]
 
 
 class EasyTierAdapter(VpnAdapter):
     name = "easytier"
     requirements = (EASYTIER_CORE,)
+    alternatives = (VPB_EASYTIER,)
 
     runner: Runner | None = None
 
-    def missing_requirements(self) -> list[BinaryRequirement]:
-        return [] if available_runner() else [EASYTIER_CORE]
+    def missing_requirements(self, host: Host) -> list[BinaryRequirement]:
+        return [] if available_runner(host) else [EASYTIER_CORE, VPB_EASYTIER]
 
-    def unavailable_reason(self) -> str | None:
-        if available_runner():
+    def unavailable_reason(self, host: Host) -> str | None:
+        if available_runner(host):
             return None
-        return ("not installed (binary easytier-core; Nix package easytier; "
-                "or pip install 'vpn-bench[easytier]')")
+        return ("not installed (" + EASYTIER_CORE.how_to_install() + "; or "
+                + VPB_EASYTIER.how_to_install() + ")")
 
     def version(self, host: Host) -> str | None:
-        runner = self.runner or available_runner()
-        if runner == "easytier-pyo3":
-            return f"easytier-pyo3 (core {pyo3_version()})"
-        result = host.run([EASYTIER_CORE.binary, "--version"], timeout=10)
-        text = (result.stdout or result.stderr).strip()
-        return text.splitlines()[0] if text else None
+        runner = self.runner or available_runner(host)
+        if runner is None:
+            return None
+        line = host.version_line(RUNNERS[runner].version_argv)
+        return f"{runner} (core {line})" if runner == "vpb-easytier" and line else line
 
     def details(self) -> dict[str, str]:
         return {"runner": self.runner} if self.runner else {}
@@ -131,29 +133,34 @@ class EasyTierAdapter(VpnAdapter):
                 for host in ctx.hosts}
 
     def deploy(self, ctx: VpnContext) -> None:
-        runner = available_runner()
+        runner = available_runner(ctx.host(ctx.hosts[0]))
         if runner is None:
-            raise VpnError(str(self.unavailable_reason()))
+            raise VpnError(str(self.unavailable_reason(ctx.host(ctx.hosts[0]))))
         self.runner = runner
         hub = coordinator(self.settings, ctx.hosts)
         interface = self.settings.interface or "easytier0"
         port = self.settings.port()
         secret = new_network_secret()
         addresses = self.overlay_addresses(ctx)
-        env = _launcher_environment() if runner == "easytier-pyo3" else None
+        instance, network_name = identity(self.settings)
         for name in ctx.hosts:
             host = ctx.host(name)
             path = ctx.workdir(host) / "easytier.toml"
             host.write_file(path, render_config(
-                host=name, cidr=f"{addresses[name]}/{prefix_length(self.settings)}",
+                instance=instance, host=name,
+                cidr=f"{addresses[name]}/{prefix_length(self.settings)}",
                 listen_address=ctx.testbed.lan_address(name), port=port,
-                network_name=str(self.settings.options.get("network_name", "vpn-bench")),
+                network_name=network_name,
                 network_secret=secret,
                 peers=[] if name == hub else [ctx.testbed.lan_address(hub)],
                 interface=interface, mtu=self.settings.mtu,
             ))
-            ctx.start(host, daemon_argv(runner, str(path)), name=runner, env=env)
+            ctx.start(host, daemon_argv(runner, str(path)), name=runner)
         for name in ctx.hosts:
             host = ctx.host(name)
             wait_until(partial(interface_exists, host, interface), timeout_s=20,
                        what=f"{interface} on {name}", abort=lambda: self.dead_daemons(ctx))
+
+
+VPN = VpnDescription(adapter=EasyTierAdapter, colour="#56B4E9",
+                     keys=KeyGeneration(tools=(), generate=generate_keys))

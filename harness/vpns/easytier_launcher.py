@@ -1,6 +1,6 @@
 """Run one EasyTier node (PyPI ``easytier-pyo3``) in the foreground until SIGTERM.
 
-    python -m harness.vpns.easytier_launcher --config node.toml
+    vpb-easytier --config node.toml      (console script of this package)
 
 The wheel embeds the EasyTier core but ships no daemon, so this is the daemon the harness
 supervises where the ``easytier-core`` binary is not installed. The config has the fields of
@@ -115,7 +115,8 @@ def _serve(easytier: ModuleType, config: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.vpns.easytier_launcher")
+    """Entry point of the ``vpb-easytier`` console script; returns the exit code."""
+    parser = argparse.ArgumentParser(prog=PROCESS_NAME)
     parser.add_argument("--config", type=Path, help="easytier-core style TOML file")
     parser.add_argument("--version", action="store_true", help="print the core version")
     args = parser.parse_args(argv)

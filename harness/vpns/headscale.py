@@ -26,12 +26,16 @@ from pathlib import PurePosixPath
 from harness.hosts.base import Host
 from harness.settings.addressing import coordinator
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
+from harness.vpns.description import VpnDescription
 from harness.waiting import wait_until
 
 _BUILD = "scripts/build-extra-vpns.sh --only {}"
-HEADSCALE = BinaryRequirement("headscale", nix="headscale", build_hint=_BUILD.format("headscale"))
-TAILSCALED = BinaryRequirement("tailscaled", nix="tailscale", build_hint=_BUILD.format("tailscale"))
-TAILSCALE = BinaryRequirement("tailscale", nix="tailscale", build_hint=_BUILD.format("tailscale"))
+HEADSCALE = BinaryRequirement("headscale", nix="headscale", build_hint=_BUILD.format("headscale"),
+                              version_args=("version",), daemon=True)
+TAILSCALED = BinaryRequirement("tailscaled", nix="tailscale", build_hint=_BUILD.format("tailscale"),
+                               version_args=("--version",), daemon=True)
+TAILSCALE = BinaryRequirement("tailscale", nix="tailscale", build_hint=_BUILD.format("tailscale"),
+                              version_args=("version",))
 
 USER = "vpn-bench"
 DERP_REGION_ID = 999
@@ -127,15 +131,14 @@ def _succeeds(host: Host, argv: list[str]) -> bool:
 class HeadscaleAdapter(VpnAdapter):
     name = "headscale"
     requirements = (HEADSCALE, TAILSCALED, TAILSCALE)
-    version_argv = ("tailscale", "version")
 
     addresses: dict[str, str]
 
     def version(self, host: Host) -> str | None:
         versions = []
-        for argv in (["headscale", "version"], ["tailscale", "version"]):
-            lines = host.run(argv, timeout=10).stdout.strip().splitlines()
-            versions.append(f"{argv[0]} {lines[0].split()[-1]}" if lines else f"{argv[0]} ?")
+        for requirement in (HEADSCALE, TAILSCALE):
+            line = host.version_line(requirement.version_argv)
+            versions.append(f"{requirement.binary} {line.split()[-1] if line else '?'}")
         return ", ".join(versions)
 
     def details(self) -> dict[str, str]:
@@ -197,3 +200,7 @@ class HeadscaleAdapter(VpnAdapter):
             ctx, server, "preauthkeys", "create", "-u", str(user_id(users, USER)),
             "--reusable", "-e", "2h", "-o", "json"))
         return preauth_key(key)
+
+
+VPN = VpnDescription(adapter=HeadscaleAdapter, colour="#009E73", aliases=("tailscale",),
+                     keys_elsewhere="the coordinator makes the pre-auth key at run time")

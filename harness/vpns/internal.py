@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.vpns.base import VpnAdapter, VpnContext
+from harness.vpns.description import VpnDescription
 
 
 class InternalAdapter(VpnAdapter):
@@ -14,3 +15,7 @@ class InternalAdapter(VpnAdapter):
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {host: ctx.testbed.lan_address(host) for host in ctx.hosts}
+
+
+VPN = VpnDescription(adapter=InternalAdapter, colour="#4d4d4d", reference=True,
+                     keys_elsewhere="it has no key material")

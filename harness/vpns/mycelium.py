@@ -22,8 +22,9 @@ import json
 import os
 
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
+from harness.vpns.description import VpnDescription
 
-MYCELIUM = BinaryRequirement("mycelium", nix="mycelium")
+MYCELIUM = BinaryRequirement("mycelium", nix="mycelium", daemon=True)
 KEY_BYTES = 32
 
 
@@ -54,7 +55,6 @@ def daemon_argv(*, key_file: str, peers: list[str], port: int, interface: str) -
 class MyceliumAdapter(VpnAdapter):
     name = "mycelium"
     requirements = (MYCELIUM,)
-    version_argv = ("mycelium", "--version")
 
     addresses: dict[str, str]
 
@@ -77,3 +77,7 @@ class MyceliumAdapter(VpnAdapter):
                      for peer in ctx.hosts if peer != name]
             ctx.start(host, daemon_argv(key_file=key_file, peers=peers, port=port,
                                         interface=interface), name="mycelium", env=env)
+
+
+VPN = VpnDescription(adapter=MyceliumAdapter, colour="#17BECF",
+                     keys_elsewhere="mycelium writes its key file on the host at first start")

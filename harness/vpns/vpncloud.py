@@ -1,5 +1,6 @@
 """VpnCloud 2.3: full mesh of static peers, every host's public key trusted, one YAML config per
-host with the private key in it (0600), so no key is on a command line.
+host with the private key in it (0600), so no key is on a command line. Keys: ``vpncloud
+genkey`` per host (:func:`key_pair`, for deploy and ``vpn-bench keys``).
 
 Two workarounds for 2.3.0 in network namespaces (docs/notes/extra-vpns.md, section 5):
 
@@ -24,10 +25,23 @@ import signal
 from harness.hosts.base import Host
 from harness.settings.addressing import prefix_length, static_overlay_address
 from harness.settings.models import VpnSettings
-from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
+from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
+from harness.vpns.description import VpnDescription
+from harness.vpns.material import (
+    KeyFile,
+    KeyGeneration,
+    KeyMaterialError,
+    KeyRequest,
+    PrivateFile,
+    PublicFile,
+    file_text,
+    run_tool,
+)
 
-VPNCLOUD = BinaryRequirement("vpncloud", nix="vpncloud",
-                             build_hint="scripts/build-extra-vpns.sh --only vpncloud")
+VPNCLOUD = BinaryRequirement(
+    "vpncloud", nix="vpncloud", daemon=True,
+    build_hint="or `scripts/build-extra-vpns.sh --only vpncloud`, then put "
+               "/opt/vpn-bench-extra/bin on PATH")
 
 #: The address vpncloud's own-address lookup connects to (net.rs, get_ip).
 ADDRESS_LOOKUP_TARGET = "8.8.8.8/32"
@@ -45,7 +59,25 @@ def parse_genkey(output: str) -> tuple[str, str]:
     try:
         return keys["private key"], keys["public key"]
     except KeyError:
-        raise VpnError(f"unexpected `vpncloud genkey` output: {output!r}") from None
+        raise KeyMaterialError(
+            f"vpncloud genkey printed no 'Private key:'/'Public key:' lines: {output!r}"
+        ) from None
+
+
+def key_pair(host: Host) -> tuple[str, str]:
+    """(private, public) from ``vpncloud genkey`` on ``host``."""
+    return parse_genkey(run_tool(host, ["vpncloud", "genkey"]))
+
+
+def generate_keys(request: KeyRequest) -> list[KeyFile]:
+    """Site material: ``secrets/<host>/vpncloud/private.key``, ``public/vpncloud/<host>.pub``."""
+    vpn = VpnCloudAdapter.name
+    files: list[KeyFile] = []
+    for host in request.hosts:
+        private, public = key_pair(request.machine)
+        files.append(PrivateFile(host, vpn, "private.key", file_text(private)))
+        files.append(PublicFile(vpn, f"{host}.pub", file_text(public)))
+    return files
 
 
 def render_config(
@@ -74,7 +106,6 @@ def lookup_route(lan_address: str) -> list[str]:
 class VpnCloudAdapter(VpnAdapter):
     name = "vpncloud"
     requirements = (VPNCLOUD,)
-    version_argv = ("vpncloud", "--version")
 
     def __init__(self, settings: VpnSettings) -> None:
         super().__init__(settings)
@@ -88,8 +119,7 @@ class VpnCloudAdapter(VpnAdapter):
         interface = self.settings.interface or "vpncloud0"
         port = self.settings.port()
         addresses = self.overlay_addresses(ctx)
-        keys = {name: parse_genkey(ctx.host(name).succeed(["vpncloud", "genkey"]))
-                for name in ctx.hosts}
+        keys = {name: key_pair(ctx.host(name)) for name in ctx.hosts}
         trusted = [keys[name][1] for name in ctx.hosts]
         for name in ctx.hosts:
             host = ctx.host(name)
@@ -119,3 +149,7 @@ class VpnCloudAdapter(VpnAdapter):
         for host in self._routed_hosts:
             host.run(["ip", "route", "del", ADDRESS_LOOKUP_TARGET, "dev", "lo"], timeout=10)
         self._routed_hosts.clear()
+
+
+VPN = VpnDescription(adapter=VpnCloudAdapter, colour="#B8860B",
+                     keys=KeyGeneration(tools=(VPNCLOUD,), generate=generate_keys))

@@ -1,15 +1,16 @@
 """WireGuard full mesh: the kernel module when this kernel has it, else wireguard-go.
 
-Which data plane is used is detected per run by trying to create a wireguard link.
+Which data plane is used is detected per run, on the testbed host, by trying to create a
+wireguard link (``Host.has_wireguard_module``); read-only commands never try it.
+Keys: ``wg genkey`` per host, the public key is ``wg pubkey`` of it (deploy and
+``vpn-bench keys`` alike).
 """
 
 from __future__ import annotations
 
-import shutil
 from functools import partial
 
 from harness.hosts.base import Host
-from harness.probes import kernel_has_wireguard
 from harness.settings.addressing import prefix_length, static_overlay_address
 from harness.vpns.base import (
     BinaryRequirement,
@@ -18,19 +19,38 @@ from harness.vpns.base import (
     interface_exists,
     require_binary,
 )
+from harness.vpns.description import VpnDescription
+from harness.vpns.material import (
+    KeyFile,
+    KeyGeneration,
+    KeyRequest,
+    PrivateFile,
+    PublicFile,
+    file_text,
+    run_tool,
+)
 from harness.waiting import wait_until
 
 WG = BinaryRequirement("wg", nix="wireguard-tools", debian="wireguard-tools")
-WIREGUARD_GO = BinaryRequirement("wireguard-go", nix="wireguard-go", debian="wireguard-go")
+WIREGUARD_GO = BinaryRequirement("wireguard-go", nix="wireguard-go", debian="wireguard-go",
+                                 version_args=("--version",), daemon=True)
 
 
-def kernel_wireguard_available(host: Host) -> bool:
-    """Try to create a wireguard link (module autoload included); never guess."""
-    probe = "vpbwgprobe0"
-    created = host.run(["ip", "link", "add", probe, "type", "wireguard"], timeout=10).ok
-    if created:
-        host.run(["ip", "link", "del", probe], timeout=10)
-    return created
+def key_pair(host: Host) -> tuple[str, str]:
+    """(private, public) made by ``wg`` on ``host``."""
+    private = run_tool(host, ["wg", "genkey"]).strip()
+    public = run_tool(host, ["wg", "pubkey"], stdin=private + "\n").strip()
+    return private, public
+
+
+def generate_keys(request: KeyRequest) -> list[KeyFile]:
+    """Site material: ``secrets/<host>/wireguard/private.key``, ``public/wireguard/<host>.pub``."""
+    files: list[KeyFile] = []
+    for host in request.hosts:
+        private, public = key_pair(request.machine)
+        files.append(PrivateFile(host, WireGuardAdapter.name, "private.key", file_text(private)))
+        files.append(PublicFile(WireGuardAdapter.name, f"{host}.pub", file_text(public)))
+    return files
 
 
 def render_config(private_key: str, listen_port: int, peers: list[tuple[str, str, str]]) -> str:
@@ -46,18 +66,19 @@ def render_config(private_key: str, listen_port: int, peers: list[tuple[str, str
 class WireGuardAdapter(VpnAdapter):
     name = "wireguard"
     requirements = (WG,)
-    version_argv = ("wg", "--version")
+    alternatives = (WIREGUARD_GO,)
 
     #: "kernel" or "wireguard-go", decided at deploy time by trying the kernel module.
     data_plane: str | None = None
 
-    def unavailable_reason(self) -> str | None:
-        """wireguard-go is only needed where the kernel lacks WireGuard."""
-        reason = super().unavailable_reason()
-        if reason or shutil.which(WIREGUARD_GO.binary) or kernel_has_wireguard():
+    def unavailable_reason(self, host: Host) -> str | None:
+        """wireguard-go is only needed where the kernel lacks WireGuard; whether it does is
+        tried at run time only (trying needs root and a scratch namespace)."""
+        reason = super().unavailable_reason(host)
+        if reason or WIREGUARD_GO.is_on(host):
             return reason
-        return ("no wireguard kernel module and not installed: "
-                + WIREGUARD_GO.how_to_install())
+        return (f"needs wireguard-go or the wireguard kernel module (tried at run time); "
+                f"not installed: {WIREGUARD_GO.how_to_install()}")
 
     def details(self) -> dict[str, str]:
         return {"data_plane": self.data_plane} if self.data_plane else {}
@@ -70,17 +91,13 @@ class WireGuardAdapter(VpnAdapter):
         interface = self.settings.interface or "wg0"
         port = self.settings.port()
         addresses = self.overlay_addresses(ctx)
-        keys: dict[str, tuple[str, str]] = {}
-        for name in ctx.hosts:
-            host = ctx.host(name)
-            private = host.succeed(["wg", "genkey"]).strip()
-            public = host.succeed(["wg", "pubkey"], input_text=private + "\n").strip()
-            keys[name] = (private, public)
+        keys = {name: key_pair(ctx.host(name)) for name in ctx.hosts}
 
-        use_kernel = kernel_wireguard_available(ctx.host(ctx.hosts[0]))
+        use_kernel = ctx.host(ctx.hosts[0]).has_wireguard_module()
         self.data_plane = "kernel" if use_kernel else "wireguard-go"
         if not use_kernel:
-            require_binary(WIREGUARD_GO)
+            for name in ctx.hosts:
+                require_binary(ctx.host(name), WIREGUARD_GO)
 
         for name in ctx.hosts:
             host = ctx.host(name)
@@ -113,3 +130,7 @@ class WireGuardAdapter(VpnAdapter):
             for name in ctx.hosts:
                 ctx.host(name).run(["ip", "link", "del", interface], timeout=10)
         super().teardown(ctx)
+
+
+VPN = VpnDescription(adapter=WireGuardAdapter, colour="#0072B2",
+                     keys=KeyGeneration(tools=(WG,), generate=generate_keys))

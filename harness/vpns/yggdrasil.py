@@ -1,14 +1,60 @@
 """Yggdrasil: keys from ``-genconf``, addresses derived from them, static TCP peering with
-each pair connected once, multicast discovery off, an admin socket in each host's own /run."""
+each pair connected once, multicast discovery off, an admin socket in each host's own /run.
+
+Keys: :func:`generate_config` (``yggdrasil -genconf -json`` on a host) for deploy and for
+``vpn-bench keys``, which keeps its ``PrivateKey`` (optional for the NixOS module, which
+makes one at first start; made so a site's overlay addresses are known beforehand).
+"""
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
+from harness.hosts.base import Host
+from harness.settings.models import VpnSettings
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
+from harness.vpns.description import VpnDescription
+from harness.vpns.material import (
+    KeyFile,
+    KeyGeneration,
+    KeyMaterialError,
+    KeyRequest,
+    PrivateFile,
+    file_text,
+    run_tool,
+)
 
-YGGDRASIL = BinaryRequirement("yggdrasil", nix="yggdrasil", debian="yggdrasil")
+YGGDRASIL = BinaryRequirement("yggdrasil", nix="yggdrasil", debian="yggdrasil",
+                              version_args=("-version",), daemon=True)
+PRIVATE_KEY = re.compile(r"[0-9a-f]{128}")
+
+
+def generate_config(host: Host) -> dict[str, Any]:
+    """A fresh config with a fresh key pair, from ``yggdrasil -genconf -json`` on ``host``."""
+    output = run_tool(host, ["yggdrasil", "-genconf", "-json"])
+    try:
+        config = json.loads(output)
+    except json.JSONDecodeError:
+        config = None
+    if not isinstance(config, dict):
+        raise KeyMaterialError("yggdrasil -genconf -json printed no JSON object")
+    return config
+
+
+def private_key_of(config: dict[str, Any]) -> str:
+    key = config.get("PrivateKey", "")
+    if not isinstance(key, str) or not PRIVATE_KEY.fullmatch(key):
+        raise KeyMaterialError("yggdrasil -genconf -json printed no 128-hex PrivateKey")
+    return key
+
+
+def generate_keys(request: KeyRequest) -> list[KeyFile]:
+    """Site material: ``secrets/<host>/yggdrasil/private.key``."""
+    return [PrivateFile(host, YggdrasilAdapter.name, "private.key",
+                        file_text(private_key_of(generate_config(request.machine))))
+            for host in request.hosts]
 
 
 def peers_of(hosts: list[str], host: str) -> list[str]:
@@ -16,8 +62,14 @@ def peers_of(hosts: list[str], host: str) -> list[str]:
     return hosts[: hosts.index(host)]
 
 
+def node_info_privacy(settings: VpnSettings) -> bool:
+    """Shared with the NixOS module (``[options] node_info_privacy``, same default)."""
+    return bool(settings.options.get("node_info_privacy", True))
+
+
 def render_config(generated: dict[str, Any], *, listen: str, peers: list[str],
-                  allowed_keys: list[str], interface: str, mtu: int) -> dict[str, Any]:
+                  allowed_keys: list[str], interface: str, mtu: int,
+                  node_info_privacy: bool = True) -> dict[str, Any]:
     config = dict(generated)
     config.update({
         "Listen": [listen],
@@ -28,7 +80,7 @@ def render_config(generated: dict[str, Any], *, listen: str, peers: list[str],
         "AdminListen": "unix:///run/yggdrasil.sock",
         "IfName": interface,
         "IfMTU": mtu,
-        "NodeInfoPrivacy": True,
+        "NodeInfoPrivacy": node_info_privacy,
     })
     return config
 
@@ -36,7 +88,6 @@ def render_config(generated: dict[str, Any], *, listen: str, peers: list[str],
 class YggdrasilAdapter(VpnAdapter):
     name = "yggdrasil"
     requirements = (YGGDRASIL,)
-    version_argv = ("yggdrasil", "-version")
 
     addresses: dict[str, str]
 
@@ -44,8 +95,7 @@ class YggdrasilAdapter(VpnAdapter):
         port = self.settings.port()
         generated: dict[str, dict[str, Any]] = {}
         for name in ctx.hosts:
-            generated[name] = json.loads(ctx.host(name).succeed(["yggdrasil", "-genconf",
-                                                                  "-json"]))
+            generated[name] = generate_config(ctx.host(name))
         keys = {name: str(config["PublicKey"]) for name, config in generated.items()}
         self.addresses = {}
         for name in ctx.hosts:
@@ -58,6 +108,7 @@ class YggdrasilAdapter(VpnAdapter):
                 allowed_keys=[keys[peer] for peer in ctx.hosts if peer != name],
                 interface=self.settings.interface or "ygg0",
                 mtu=self.settings.mtu or 65535,
+                node_info_privacy=node_info_privacy(self.settings),
             )
             path = ctx.workdir(host) / "yggdrasil.conf"
             host.write_file(path, json.dumps(config, indent=2))
@@ -68,3 +119,7 @@ class YggdrasilAdapter(VpnAdapter):
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return dict(self.addresses)
+
+
+VPN = VpnDescription(adapter=YggdrasilAdapter, colour="#D55E00",
+                     keys=KeyGeneration(tools=(YGGDRASIL,), generate=generate_keys))

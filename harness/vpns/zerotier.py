@@ -35,10 +35,12 @@ from functools import partial
 from harness.hosts.base import Host
 from harness.settings.addressing import coordinator, static_overlay_address
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
+from harness.vpns.description import VpnDescription
 from harness.waiting import wait_until
 
-ZEROTIER_ONE = BinaryRequirement("zerotier-one", nix="zerotierone")
-ZEROTIER_IDTOOL = BinaryRequirement("zerotier-idtool", nix="zerotierone")
+ZEROTIER_ONE = BinaryRequirement("zerotier-one", nix="zerotierone", version_args=("-v",),
+                                  daemon=True)
+ZEROTIER_IDTOOL = BinaryRequirement("zerotier-idtool", nix="zerotierone", version_args=("-v",))
 CURL = BinaryRequirement("curl", nix="curl", debian="curl")
 NETWORK_SUFFIX = "000001"
 
@@ -105,7 +107,6 @@ def member_config(address: str) -> dict[str, object]:
 class ZeroTierAdapter(VpnAdapter):
     name = "zerotier"
     requirements = (ZEROTIER_ONE, ZEROTIER_IDTOOL, CURL)
-    version_argv = ("zerotier-one", "-v")
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {host: static_overlay_address(self.settings, ctx.hosts, host)
@@ -186,3 +187,7 @@ class ZeroTierAdapter(VpnAdapter):
 
 def _has_token(host: Host, path: str) -> bool:
     return host.run(["test", "-s", path], timeout=5).ok
+
+
+VPN = VpnDescription(adapter=ZeroTierAdapter, colour="#E69F00",
+                     keys_elsewhere="zerotier-one makes node identities on the host at first start")

@@ -98,6 +98,10 @@ let
           isCoordinator
           ;
         inherit network;
+        # Runtime knobs shared with the harness adapter (vpn-configs/vpns/nebula.toml [options]).
+        punch = vc.option configs "nebula" "punch" false;
+        lighthouseInterval = vc.option configs "nebula" "lighthouse_interval" 10;
+        listenHost = vc.option configs "nebula" "listen_host" "0.0.0.0";
         ca = siteLib.publicPath site "nebula" "ca.crt";
         cert = siteLib.publicPath site "nebula" "${host}.crt";
         keyFile = c.secret "host.key";
@@ -131,6 +135,9 @@ let
           ;
         netname = vc.option configs "tinc" "netname" "vpb";
         mode = vc.option configs "tinc" "mode" "router";
+        # The data path the harness benchmarks (tinc 1.0's default is blowfish/SHA-1).
+        cipher = vc.option configs "tinc" "cipher" "aes-256-cbc";
+        digest = vc.option configs "tinc" "digest" "sha256";
         privateKeyFile = c.secret "rsa_key.priv";
         connectTo = if c.isCoordinator then [ ] else [ c.coordinator ];
         hostFiles = mapToAttrs (h: {
@@ -205,7 +212,7 @@ let
           firewall
           isCoordinator
           ;
-        instance = "vpb";
+        instance = vc.option configs "easytier" "instance_name" "vpb";
         networkName = vc.option configs "easytier" "network_name" "vpn-bench";
         secretFile = c.secret "network.secret";
         listeners = [
@@ -246,6 +253,7 @@ let
           firewall
           ;
         privateKeyFile = c.secret "private.key";
+        nodeInfoPrivacy = vc.option configs "yggdrasil" "node_info_privacy" true;
         listen = [ "tcp://[::]:${toString c.listenPort}" ];
         peers = map (p: "tcp://${c.endpointOf p}") c.others;
       };

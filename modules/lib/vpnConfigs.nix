@@ -32,20 +32,15 @@ let
     tryEval
     ;
 
-  # Every VPN this flake has a NixOS module for (and the harness an adapter for).
-  knownVpns = [
-    "easytier"
-    "headscale"
-    "hyprspace"
-    "internal"
-    "mycelium"
-    "nebula"
-    "tinc"
-    "vpncloud"
-    "wireguard"
-    "yggdrasil"
-    "zerotier"
-  ];
+  # Every VPN this flake has a NixOS module for: the files of modules/vpns/ (helpers aside).
+  # Read from the directory so adding a VPN touches no list here; the harness registry
+  # (harness/vpns/registry.py) must name the same VPNs (tests/nix/test_secrets_contract.py).
+  moduleHelpers = [ "check-secrets.nix" ];
+  knownVpns = map (file: head (match "(.*)\\.nix" file)) (
+    filter (file: match ".*\\.nix" file != null && !(elem file moduleHelpers)) (
+      attrNames (readDir ../vpns)
+    )
+  );
 
   addressingModes = [
     "underlay"

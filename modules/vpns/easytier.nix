@@ -26,8 +26,14 @@ let
         network_secret = marker;
       };
       peer = map (uri: { inherit uri; }) plan.peers;
+      # As the harness adapter: EasyTier's default STUN servers are public hosts, and UPnP
+      # would ask the LAN's router for port mappings; neither belongs in a benchmark.
+      stun_servers = [ ];
+      tcp_stun_servers = [ ];
+      stun_servers_v6 = [ ];
       flags = {
         dev_name = plan.interface;
+        disable_upnp = true;
       }
       // lib.optionalAttrs (plan.mtu != null) { inherit (plan) mtu; };
     }

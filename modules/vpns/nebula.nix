@@ -36,14 +36,16 @@ in
               staticHostMap
               ;
             key = credential;
+            listen.host = plan.listenHost;
             listen.port = plan.listenPort;
             tun.device = plan.interface;
             firewall.inbound = anything;
             firewall.outbound = anything;
             settings = {
               tun.mtu = plan.mtu;
-              # Peers are on one LAN and the lighthouse knows them all: no NAT punching.
-              punchy.punch = false;
+              # Same values as the harness adapter: vpn-configs/vpns/nebula.toml [options].
+              punchy.punch = plan.punch;
+              lighthouse.interval = plan.lighthouseInterval;
             };
           };
           systemd.services."nebula@${plan.network}".serviceConfig.LoadCredential = [

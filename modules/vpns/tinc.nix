@@ -37,6 +37,8 @@ in
             settings = {
               Interface = plan.interface;
               Mode = plan.mode;
+              Cipher = plan.cipher;
+              Digest = plan.digest;
               ConnectTo = plan.connectTo;
               Port = plan.listenPort;
             };

@@ -25,7 +25,9 @@ let
     "--device"
     plan.interface
     "--ifup"
-    "${ip} address add ${plan.cidr} dev $IFNAME && ${ip} link set $IFNAME up"
+    "${ip} address add ${plan.cidr} dev $IFNAME && ${ip} link set $IFNAME ${
+      lib.optionalString (plan.mtu != null) "mtu ${toString plan.mtu} "
+    }up"
     "--claim"
     "${plan.address}/32"
     "--no-auto-claim"

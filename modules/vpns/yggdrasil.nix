@@ -19,6 +19,7 @@ let
         Listen = plan.listen;
         Peers = plan.peers;
         MulticastInterfaces = [ ];
+        NodeInfoPrivacy = plan.nodeInfoPrivacy;
         AdminListen = "unix://${runDir}/yggdrasil.sock";
         IfName = plan.interface;
       }

@@ -18,14 +18,13 @@ from typing import Any
 
 import pytest
 
-from harness.keys import base58
-from harness.keys.files import KeyFile, PrivateFile, PublicFile
-from harness.keys.hyprspace import libp2p_key_protobuf, parse_private_key, peer_id
-from harness.keys.registry import GENERATORS
-from harness.keys.tools import KeyMaterialError
 from harness.keys.writer import install
 from harness.settings.addressing import prefix_length, static_overlay_address
 from harness.settings.loader import load_testbed, load_vpns
+from harness.vpns import base58
+from harness.vpns.hyprspace import libp2p_key_protobuf, parse_private_key, peer_id
+from harness.vpns.material import KeyFile, KeyGeneration, KeyMaterialError, PrivateFile, PublicFile
+from harness.vpns.registry import with_keys
 
 REPO = Path(__file__).resolve().parents[2]
 EXTRA_BIN = Path("/opt/vpn-bench-extra/bin")
@@ -42,6 +41,11 @@ if "keys" not in {c.name or c.callback.__name__ for c in app.registered_commands
     app.command("keys")(keys_command)
 main()
 """
+
+
+#: The key generation of every VPN that has one, from the registry (registry order).
+GENERATORS: dict[str, KeyGeneration] = {
+    vpn.name: vpn.keys for vpn in with_keys() if vpn.keys is not None}
 
 
 def missing_tools(vpn: str, path: str = TOOL_PATH) -> list[str]:
@@ -381,8 +385,7 @@ def test_failure_during_the_swap_puts_the_old_directories_back(wireguard_site: P
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--vpn", "bogus"], "unknown VPN 'bogus'; valid: wireguard, nebula, tinc, vpncloud, "
-                             "hyprspace, easytier, yggdrasil, all"),
+        (["--vpn", "bogus"], "unknown VPN 'bogus'; valid: " + ", ".join(GENERATORS) + ", all"),
         (["--vpn", "zerotier"], "vpn-bench keys makes nothing for 'zerotier'"),
         (["--vpn", "wireguard,internal"], "vpn-bench keys makes nothing for 'internal'"),
         (["--vpn", "all,bogus"], "unknown VPN 'bogus'"),

@@ -17,7 +17,7 @@ RANKS: dict[str, int] = {
     "harness.testbed": 3,
     "harness.monitoring": 4, "harness.impairment": 4, "harness.vpns": 4,
     "harness.workloads": 4,
-    "harness.probes": 5, "harness.metadata": 5, "harness.keys": 5,
+    "harness.metadata": 5, "harness.keys": 5,
     "harness.runner": 6,
     "analysis": 7,
     "harness.cli": 8,

@@ -29,7 +29,7 @@ from harness.runner.run import RunOptions, open_for_resume, run_plan
 from harness.settings.addressing import nth_address
 from harness.settings.models import AddressingSettings, VpnSettings
 from harness.testbed.fake import FakeTestbed, FakeTestbedFactory
-from harness.vpns.base import VpnAdapter, VpnContext, VpnError
+from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
 from harness.vpns.internal import InternalAdapter
 from harness.workloads.ping import PingMetrics
 from harness.workloads.registry import TEST_NAMES, metrics_as
@@ -80,7 +80,7 @@ class DaemonVpn(VpnAdapter):
     """A VPN with one daemon per host and a static overlay; the fake decides its fate."""
 
     name = "fakevpn"
-    version_argv = ("fakevpnd", "--version")
+    requirements = (BinaryRequirement("fakevpnd", nix="fakevpn", daemon=True),)
     ready_timeout_s = 5.0
 
     def deploy(self, ctx: VpnContext) -> None:

@@ -8,14 +8,13 @@ import pytest
 
 from harness.settings.addressing import coordinator, nth_address, static_overlay_address
 from harness.settings.loader import ConfigError, load_testbed, load_vpns
+from harness.vpns.registry import VPNS
 
 
-def test_real_configs_load_and_cover_the_ten_vpns_plus_internal() -> None:
+def test_real_configs_load_and_cover_every_vpn_of_the_registry() -> None:
     vpns = load_vpns()
-    assert set(vpns) == {
-        "internal", "wireguard", "zerotier", "headscale", "yggdrasil", "nebula",
-        "easytier", "vpncloud", "hyprspace", "tinc", "mycelium",
-    }
+    assert set(vpns) == set(VPNS)
+    assert all(vpns[name].name == name for name in VPNS)
     assert load_testbed().hosts == ["lom", "yuki", "luna"]
 
 

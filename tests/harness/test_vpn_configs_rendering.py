@@ -13,7 +13,16 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from harness.vpns import easytier, headscale, hyprspace, mycelium, toml_writer, vpncloud, zerotier
+from harness.vpns import (
+    base58,
+    easytier,
+    headscale,
+    hyprspace,
+    mycelium,
+    toml_writer,
+    vpncloud,
+    zerotier,
+)
 from harness.vpns.base import VpnError
 from harness.vpns.easytier_launcher import ConfigError, load_config
 
@@ -45,13 +54,14 @@ def test_toml_writer_rejects_values_toml_cannot_hold_here() -> None:
 
 def _easytier(peers: list[str]) -> dict[str, object]:
     return tomllib.loads(easytier.render_config(
-        host="yuki", cidr="10.48.0.2/24", listen_address="10.77.0.2", port=11010,
+        instance="vpb", host="yuki", cidr="10.48.0.2/24", listen_address="10.77.0.2", port=11010,
         network_name="vpn-bench", network_secret="ab" * 32, peers=peers,
         interface="easytier0", mtu=None))
 
 
 def test_easytier_config_peers_with_the_coordinator_and_keeps_stun_off() -> None:
     config = _easytier(["10.77.0.1"])
+    assert config["instance_name"] == "vpb"
     assert config["ipv4"] == "10.48.0.2/24"
     assert config["dhcp"] is False
     assert config["listeners"] == ["tcp://10.77.0.2:11010", "udp://10.77.0.2:11010"]
@@ -65,7 +75,7 @@ def test_easytier_config_peers_with_the_coordinator_and_keeps_stun_off() -> None
 
 def test_easytier_coordinator_dials_nobody_and_mtu_is_passed_when_set() -> None:
     config = tomllib.loads(easytier.render_config(
-        host="lom", cidr="10.48.0.1/24", listen_address="10.77.0.1", port=11010,
+        instance="vpb", host="lom", cidr="10.48.0.1/24", listen_address="10.77.0.1", port=11010,
         network_name="n", network_secret="s", peers=[], interface="et0", mtu=1300))
     assert "peer" not in config
     assert config["flags"] == {"dev_name": "et0", "disable_upnp": True, "mtu": 1300}
@@ -78,11 +88,11 @@ def test_easytier_secret_is_fresh_64_hex_per_run() -> None:
 
 
 def test_easytier_daemon_argv_keeps_the_secret_off_the_command_line() -> None:
-    for runner in ("easytier-core", "easytier-pyo3"):
+    for runner in easytier.RUNNERS:
         argv = easytier.daemon_argv(runner, "/state/easytier.toml")
         assert argv[-1] == "/state/easytier.toml" and not any("secret" in a for a in argv)
-    assert easytier.daemon_argv("easytier-pyo3", "c")[:3] == [
-        sys.executable, "-m", "harness.vpns.easytier_launcher"]
+    # The launcher is a console script found on the host's PATH, not this Python.
+    assert easytier.daemon_argv("vpb-easytier", "c") == ["vpb-easytier", "--config", "c"]
 
 
 def test_launcher_config_defaults_stun_off_but_keeps_explicit_values(tmp_path: Path) -> None:
@@ -286,7 +296,7 @@ UPSTREAM_PEER_ID = "12D3KooWP6VEGDDp6eiCSubLai8A9hoAWuFN9A2A5BysyaSbXtRN"
 
 
 def test_hyprspace_peer_ids_decode_to_identity_multihash_of_an_ed25519_key() -> None:
-    raw = hyprspace.base58_decode(UPSTREAM_PEER_ID)
+    raw = base58.decode(UPSTREAM_PEER_ID)
     assert len(raw) == 38
     assert raw[:6] == bytes([0x00, 0x24, 0x08, 0x01, 0x12, 0x20])
 

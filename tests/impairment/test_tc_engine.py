@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
+from harness.hosts.local import LocalMachine
 from harness.impairment.errors import EngineUnavailable, ImpairmentError
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.impairment.selection import select_engine
 from harness.impairment.tc_engine import TcNetemEngine
 from harness.impairment.userspace import UserspaceEngine
 from harness.parsing.ethtool import parse_features
-from harness.probes import kernel_has_netem
 from harness.settings.loader import load_testbed
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
 
@@ -37,7 +37,7 @@ def _state(testbed: LocalTestbed) -> dict[str, tuple[str, dict[str, bool]]]:
     return state
 
 
-@pytest.mark.skipif(kernel_has_netem(), reason="this kernel has sch_netem: tc succeeds")
+@pytest.mark.skipif(LocalMachine().has_netem(), reason="this kernel has sch_netem: tc succeeds")
 def test_failing_tc_names_host_interface_command_and_rolls_back(testbed: LocalTestbed) -> None:
     before = _state(testbed)
     assert before["lom"][1]["generic-segmentation-offload"]  # offloads="on": will be switched
@@ -56,7 +56,7 @@ def test_failing_tc_names_host_interface_command_and_rolls_back(testbed: LocalTe
 
 
 def test_engine_selection(testbed: LocalTestbed) -> None:
-    if kernel_has_netem():
+    if LocalMachine().has_netem():
         assert isinstance(select_engine(testbed, "auto"), TcNetemEngine)
     else:
         assert isinstance(select_engine(testbed, "auto"), UserspaceEngine)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.hosts.local import LocalMachine
 from harness.records.models import Status
 from harness.settings.loader import load_testbed, load_vpns
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
@@ -35,14 +36,14 @@ OVERLAY_NETWORKS = {
 
 def adapter_or_skip(vpn: str) -> VpnAdapter:
     adapter = create_adapter(load_vpns()[vpn])
-    reason = adapter.unavailable_reason()
+    reason = adapter.unavailable_reason(LocalMachine())
     if reason:
         pytest.skip(f"{vpn}: {reason}")
     return adapter
 
 
 def test_hyprspace_says_why_it_cannot_run_and_the_others_are_registered() -> None:
-    reason = create_adapter(load_vpns()["hyprspace"]).unavailable_reason()
+    reason = create_adapter(load_vpns()["hyprspace"]).unavailable_reason(LocalMachine())
     assert reason is not None and "offline testbed" in reason
     assert set(OVERLAY_NETWORKS) <= set(ADAPTERS)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.hosts.local import LocalMachine
 from harness.records.models import ResultRecord, Status
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan, TestPolicy
@@ -52,10 +53,16 @@ def _pids_named(name: str, host: str) -> list[int]:
         if netns.endswith(f"-{host}"):
             listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
                                     text=True).stdout.split()
-            pids += [int(pid) for pid in listed
-                     if Path(f"/proc/{pid}/comm").exists()
-                     and Path(f"/proc/{pid}/comm").read_text().strip() == name]
+            pids += [int(pid) for pid in listed if _comm(pid) == name]
     return pids
+
+
+def _comm(pid: str) -> str | None:
+    """The process name, or None when it has exited meanwhile (short-lived probes do)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return None
 
 
 def _kill_when(condition_name: str, host: str, victim: str, signum: int,
@@ -99,7 +106,7 @@ def _assert_complete_once(run_dir: Path, plan: RunPlan) -> None:
 def test_daemon_killed_mid_test_fails_cells_suite_continues_resume_completes(
     tmp_path: Path,
 ) -> None:
-    if create_adapter(load_vpns()["wireguard"]).unavailable_reason():
+    if create_adapter(load_vpns()["wireguard"]).unavailable_reason(LocalMachine()):
         pytest.skip("wireguard not runnable here")
     plan = _plan(["internal", "wireguard"], ["tcp", "ping"], duration=3,
                  policies={"tcp": TestPolicy(timeout_s=10, retries=0)})
@@ -140,7 +147,7 @@ class _WrongPeerKeyWireGuard(WireGuardAdapter):
 
 
 def test_vpn_never_ready_records_failed_cells_with_log_tails(tmp_path: Path) -> None:
-    if create_adapter(load_vpns()["wireguard"]).unavailable_reason():
+    if create_adapter(load_vpns()["wireguard"]).unavailable_reason(LocalMachine()):
         pytest.skip("wireguard not runnable here")
 
     def adapters(settings: VpnSettings) -> VpnAdapter:

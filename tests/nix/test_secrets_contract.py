@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from harness.vpns.registry import VPNS, with_keys
 from tests.nix.nixeval import REPO, lib_expr, nix_eval, nix_path
 
 DOC = REPO / "docs" / "secrets.md"
@@ -79,3 +80,14 @@ def test_one_module_per_known_vpn() -> None:
     assert sorted(set(modules) - {"common", "default", "specialisations"}) == sorted(known)
     shipped = sorted(p.stem for p in (REPO / "vpn-configs" / "vpns").glob("*.toml"))
     assert shipped == sorted(known)
+    assert sorted(VPNS) == sorted(known), "harness registry and Nix modules name other VPNs"
+
+
+def test_contract_covers_exactly_the_vpns_whose_keys_are_made(contract: Any) -> None:
+    """The contract's files made by ``vpn-bench keys`` belong to exactly the VPNs whose
+    registry entry has ``keys`` (the others say where their material comes from)."""
+    made = {vpn.name for vpn in with_keys()}
+    by_keys = {vpn for vpn, sides in contract["contract"].items()
+               if sides["public"] or any(str(entry["origin"]).startswith("vpn-bench keys")
+                                         for entry in sides["private"].values())}
+    assert by_keys == made
