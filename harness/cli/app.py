@@ -151,13 +151,13 @@ def main() -> None:
         # Ctrl-C) instead of exiting, and lets our own exceptions through.
         code = app(standalone_mode=False)
     except UsageError as error:
-        errors.print(f"error: {error}")
+        errors.print(f"error: {error}", markup=False)
         sys.exit(2)
     except ConfigError as error:
-        errors.print(f"configuration error: {error}")
+        errors.print(f"configuration error: {error}", markup=False)
         sys.exit(2)
     except TestbedError as error:
-        errors.print(f"testbed error: {error}")
+        errors.print(f"testbed error: {error}", markup=False)
         sys.exit(1)
     except typer.Abort:
         errors.print("aborted")

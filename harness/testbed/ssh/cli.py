@@ -35,7 +35,7 @@ def trust(
     ] = False,
 ) -> None:
     """Scan each host's SSH keys (ssh-keyscan), show their fingerprints and pin them."""
-    console = Console(soft_wrap=True)
+    console = Console(soft_wrap=True, markup=False, highlight=False)
     parsed = load_inventory(inventory)
     text = read_known_hosts(parsed.known_hosts)
     refused: list[str] = []
@@ -63,7 +63,8 @@ def trust(
         text = pin(text, pattern, keys)
         write_known_hosts(parsed.known_hosts, text)
         console.print(f"{host.name}: pinned in {parsed.known_hosts}")
+    errors = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
     for line in refused:
-        Console(stderr=True, soft_wrap=True).print(f"error: {line}")
+        errors.print(f"error: {line}")
     if refused:
         raise typer.Exit(1)

@@ -123,7 +123,9 @@ def _valid_keys(loc: tuple[int | str, ...]) -> str:
 
 
 def _first_problem(error: ValidationError) -> str:
-    first = error.errors()[0]
+    """The most telling problem: an unknown key first (a typo also makes a key "missing")."""
+    problems = error.errors()
+    first = next((p for p in problems if p["type"] == "extra_forbidden"), problems[0])
     loc = tuple(first["loc"])
     if first["type"] == "extra_forbidden":
         parent, key = loc[:-1], loc[-1]
