@@ -219,6 +219,12 @@ def execute(request: RunRequest, console: Console) -> int:
         console.print(describe_plan(plan))
         return 0
     backend.check_support()
+    if isinstance(backend, SshBackend) and any(
+            profile.egress is not None for profile in plan.profile_definitions.values()):
+        if plan.engine == "userspace":
+            raise UsageError("--engine userspace needs the local testbed's bridge; real "
+                             "hosts are impaired with tc netem (--engine tc or auto)")
+        backend.require_netem(plan.hosts)
     testbed_request = TestbedRequest(hosts=plan.hosts, lan=load_testbed().lan,
                                      offloads=_offloads(request.offloads))
 

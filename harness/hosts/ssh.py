@@ -233,7 +233,8 @@ class SshConnection:
             completed = subprocess.run(
                 master_argv(self.target), stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL, stderr=stderr, text=True,
-                timeout=self.target.connect_timeout_s + CONNECT_SLACK_S, check=False)
+                timeout=self.target.connect_timeout_s + CONNECT_SLACK_S, check=False,
+                start_new_session=True)  # a Ctrl-C for vpn-bench must not cut it mid-cleanup
             stderr.seek(0)
             message = stderr.read()
         if completed.returncode != 0:

@@ -124,10 +124,14 @@ def controller_link(testbed: LocalTestbed) -> Iterator[None]:
 
 
 @pytest.fixture
-def ssh_hosts(tmp_path: Path) -> Iterator[SshHosts]:
+def ssh_hosts() -> Iterator[SshHosts]:
+    with tempfile.TemporaryDirectory(prefix="vpbtest-sshd-") as directory:
+        yield from _ssh_hosts(Path(directory))
+
+
+def _ssh_hosts(workdir: Path) -> Iterator[SshHosts]:
+    """Keys, configs, inventory and the hosts' state directories live in ``workdir``."""
     settings = load_testbed()
-    workdir = tmp_path / "ssh"
-    workdir.mkdir(mode=0o700)
     keygen(workdir / "client_key")
     authorized = workdir / "authorized_keys"
     authorized.write_text((workdir / "client_key.pub").read_text())
@@ -146,7 +150,7 @@ def ssh_hosts(tmp_path: Path) -> Iterator[SshHosts]:
             lines += [f"[hosts.{name}]", f'address = "{hosts.address(name)}"',
                       f"port = {hosts.port(name)}",
                       # the namespace hosts share this machine's filesystem
-                      f'state_dir = "{tmp_path / "state" / name}"', ""]
+                      f'state_dir = "{workdir / "state" / name}"', ""]
         hosts.inventory.write_text("\n".join(lines))
         yield hosts  # the testbed's exit stops every sshd (by PID) and removes the namespaces
 
@@ -211,13 +215,14 @@ def test_plan_over_ssh_gives_the_local_backends_records(ssh_hosts: SshHosts,
     # everything the runs started on the hosts is gone: no testbed state, no daemons, no
     # master connections, no control directories
     for name in ssh_hosts.testbed.host_names:
-        state = tmp_path / "state" / name
+        state = ssh_hosts.workdir / "state" / name
         assert not state.exists() or not list(state.glob("testbed-*")), list(state.iterdir())
     assert _control_dirs() == dirs_before
     masters = subprocess.run(["pgrep", "-f", f"ssh .*{ssh_hosts.workdir}"],
                              capture_output=True, text=True).stdout.split()
     assert masters == []
-    daemons = subprocess.run(["pgrep", "-f", f"{tmp_path / 'state'}"], capture_output=True,
+    daemons = subprocess.run(["pgrep", "-f", f"{ssh_hosts.workdir / 'state'}"],
+                             capture_output=True,
                              text=True).stdout.split()
     assert daemons == []
 
@@ -226,9 +231,17 @@ def test_a_changed_host_key_is_refused_naming_the_host(ssh_hosts: SshHosts,
                                                        tmp_path: Path) -> None:
     inventory = str(ssh_hosts.inventory)
     assert vpn_bench("hosts", "trust", "--inventory", inventory, "--yes").returncode == 0
-    ssh_hosts.new_host_key("lom")
-
     out = tmp_path / "runs"
+
+    # no sch_netem on this kernel: an impaired profile is refused before anything starts
+    impaired = vpn_bench("run", "--inventory", inventory, "--vpn", "internal", "--test", "ping",
+                         "--profile", "low", "--out", str(out), "--no-progress")
+    if not ssh_hosts.testbed.hosts[0].has_netem():
+        assert impaired.returncode == 1
+        assert "no sch_netem on lom, yuki, luna" in " ".join(impaired.stderr.split())
+        assert not out.exists()
+
+    ssh_hosts.new_host_key("lom")
     refused = vpn_bench("run", "--inventory", inventory, "--vpn", "internal", "--test", "ping",
                         "--ping-count", "2", "--out", str(out), "--no-progress")
     assert refused.returncode == 1

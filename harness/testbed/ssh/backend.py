@@ -68,5 +68,24 @@ class SshBackend(Backend):
             except SshError as error:
                 raise TestbedError(str(error)) from None
 
+    def require_netem(self, hosts: list[str]) -> None:
+        """Impairment on real hosts is tc netem only: say before the run which hosts lack it
+        (tried there, in a scratch network namespace)."""
+        lacking = []
+        for name in hosts:
+            resolved = self.inventory.host(name)
+            host = SshHost(ssh_target(self.inventory, resolved, None),
+                           PurePosixPath(resolved.state_dir))
+            try:
+                if not host.has_netem():
+                    lacking.append(name)
+            except SshError as error:
+                raise TestbedError(str(error)) from None
+        if lacking:
+            raise TestbedError(
+                f"no sch_netem on {', '.join(lacking)} (adding a netem qdisc in a scratch "
+                "network namespace there failed): impaired profiles need tc netem on real "
+                "hosts; load the sch_netem kernel module there or run --profile baseline")
+
     def open(self, request: TestbedRequest) -> AbstractContextManager[Testbed]:
         return SshTestbed(self.inventory, request)
