@@ -214,7 +214,9 @@ def execute(request: RunRequest, console: Console) -> int:
         backend.inventory.require_hosts(plan.hosts)
     if resume_store is not None and resume_store.manifest.backend != backend.name:
         raise UsageError(f"the run to resume used the {resume_store.manifest.backend} "
-                         f"backend, not {backend.name}")
+                         f"backend, not {backend.name}"
+                         + (" (pass its --inventory FILE)"
+                            if resume_store.manifest.backend == "ssh" else ""))
     if request.dry_run:
         console.print(describe_plan(plan))
         return 0

@@ -22,8 +22,11 @@ from harness.hosts.base import Process
 from harness.records.models import Status
 from harness.records.store import RunStore
 from harness.settings.loader import load_testbed
+from harness.testbed.base import TestbedRequest
 from harness.testbed.local.system import in_netns, run_root
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
+from harness.testbed.ssh.inventory import load_inventory
+from harness.testbed.ssh.testbed import SshTestbed
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -200,6 +203,14 @@ def test_plan_over_ssh_gives_the_local_backends_records(ssh_hosts: SshHosts,
     assert {cell[0] for cell in ssh_cells} == {"internal", "wireguard"}
     assert len(ssh_cells) == 2 * 2 * 3  # VPNs x tests x links of the ring of 3 hosts
 
+    resumed = vpn_bench("run", "--resume", str(ssh_run), "--inventory",
+                        str(ssh_hosts.inventory), "--no-progress")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "12/12 measurements ok" in resumed.stdout
+    wrong = vpn_bench("run", "--resume", str(ssh_run), "--no-progress")
+    assert wrong.returncode == 2
+    assert "used the ssh backend, not local (pass its --inventory FILE)" in wrong.stderr
+
     manifest = json.loads((ssh_run / "manifest.json").read_text())
     assert manifest["backend"] == "ssh"
     inventory = manifest["metadata"]["inventory"]
@@ -256,3 +267,47 @@ def test_a_changed_host_key_is_refused_naming_the_host(ssh_hosts: SshHosts,
     replaced = vpn_bench("hosts", "trust", "--inventory", inventory, "--yes", "--replace")
     assert replaced.returncode == 0, replaced.stderr
     assert "lom: pinned" in replaced.stdout
+
+
+def test_ssh_hosts_run_supervise_and_clean_up_on_failure(ssh_hosts: SshHosts) -> None:
+    """The Host verbs over real SSH, and a testbed left by an exception: its daemons are
+    stopped on the host, its state directory removed, its master connections closed."""
+    assert vpn_bench("hosts", "trust", "--inventory", str(ssh_hosts.inventory),
+                     "--yes").returncode == 0
+    inventory = load_inventory(ssh_hosts.inventory)
+    request = TestbedRequest(hosts=ssh_hosts.testbed.host_names, lan=load_testbed().lan)
+    dirs_before = _control_dirs()
+    with pytest.raises(RuntimeError, match="failure inside the testbed"), \
+            SshTestbed(inventory, request) as testbed:
+        yuki = testbed.host("yuki")
+        assert yuki.succeed(["ip", "-br", "addr", "show", "dev", "lan0"]).split()[2] == \
+            "10.77.0.2/24"  # the command ran in yuki's namespace, over its sshd
+        assert testbed.host_lan_interface("yuki") == "lan0"
+        slow = yuki.run(["sleep", "30"], timeout=1)
+        assert slow.timed_out and not slow.ok
+        path = yuki.state_dir / "vpn" / "note"
+        yuki.write_file(path, "it's 'quoted' $HOME\n")
+        assert yuki.read_text(path) == "it's 'quoted' $HOME\n"
+        assert yuki.which("iperf3") == "/usr/bin/iperf3" and yuki.which("no-such-x") is None
+        echo = yuki.start(["sh", "-c", 'echo "started $WHO"; exec sleep 600'], name="sleeper",
+                          env={"WHO": "yuki"})
+        quick = yuki.start(["sh", "-c", "echo bye; exit 7"], name="quick")
+        assert quick.wait(10) == 7 and quick.log_tail() == "bye"
+        assert echo.is_running() and echo.returncode() is None
+        assert Path(f"/proc/{echo.pid}/cmdline").read_bytes().startswith(b"sleep\x00600")
+        assert wait_for_output(echo, "started yuki")
+        assert echo in yuki.processes() and quick not in yuki.processes()
+        pid, state = echo.pid, yuki.state_dir
+        raise RuntimeError("failure inside the testbed")
+    assert not Path(f"/proc/{pid}").exists()
+    assert not Path(state).exists()
+    assert _control_dirs() == dirs_before
+
+
+def wait_for_output(process: Process, text: str, timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while text not in process.output():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
