@@ -212,6 +212,9 @@ def execute(request: RunRequest, console: Console) -> int:
             console.print(f"[yellow]{note}[/yellow]")
     if isinstance(backend, SshBackend):
         backend.inventory.require_hosts(plan.hosts)
+        if request.offloads != "default":
+            raise UsageError("--offloads on|off: the ssh backend leaves real NICs' offloads "
+                             "as they are; valid there: default")
     if resume_store is not None and resume_store.manifest.backend != backend.name:
         raise UsageError(f"the run to resume used the {resume_store.manifest.backend} "
                          f"backend, not {backend.name}"

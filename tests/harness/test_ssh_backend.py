@@ -140,6 +140,10 @@ def test_good_inventory_resolves_defaults_and_plans(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "hosts: lom, yuki, luna" in result.stdout
     assert not (tmp_path / "results").exists()
+    offloads = vpn_bench("run", "--inventory", str(inventory_file), "--dry-run",
+                         "--offloads", "off")
+    assert offloads.returncode == 2
+    assert "the ssh backend leaves real NICs' offloads as they are" in offloads.stderr
 
 
 def test_identity_file_is_relative_to_the_inventory(tmp_path: Path) -> None:
