@@ -134,10 +134,11 @@ class RemoteFiles:
         return self.base.with_name(self.base.name + ".status")
 
 
-#: Runs the daemon ("$@") in the background of a detached shell, records its PID, then
-#: ignores TERM itself (the daemon, already started, does not inherit that) so it can write
-#: the daemon's exit status when the process group is stopped.
-_WRAPPER = ('"$@" & echo $! > "$0.pid.tmp" && mv "$0.pid.tmp" "$0.pid"; '
+#: Runs the daemon ("$@") in the background of a detached shell (the leader of its own
+#: session and process group), records "<group> <daemon PID>", then ignores TERM itself (the
+#: daemon, already started, does not inherit that) so it can write the daemon's exit status
+#: when the process group is stopped.
+_WRAPPER = ('"$@" & echo "$$ $!" > "$0.pid.tmp" && mv "$0.pid.tmp" "$0.pid"; '
             "trap '' TERM; wait $!; echo $? > \"$0.status\"")
 
 
@@ -152,8 +153,8 @@ def start_script(files: RemoteFiles, argv: Sequence[str],
     return (
         f"mkdir -p {shlex.quote(str(files.base.parent))} && rm -f {pid} && cd / && "
         f"{{ {launch} > {log} 2>&1 < /dev/null & }}; "
-        f"group=$!; i=0; while [ ! -s {pid} ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); "
-        f"done; echo \"$group $(cat {pid})\""
+        f"i=0; while [ ! -s {pid} ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i+1)); done; "
+        f"cat {pid}"
     )
 
 
@@ -296,7 +297,12 @@ class SshHost(Host):
     ) -> Process:
         files = RemoteFiles(self.state_dir / "processes" / f"{name}.{next(self._sequence)}")
         output = self.succeed(["sh", "-c", start_script(files, argv, env)], timeout=20)
-        pgid, pid = parse_started(output)
+        try:
+            pgid, pid = parse_started(output)
+        except ValueError as error:
+            log = self.run(["tail", "-n", "20", "--", str(files.log)], timeout=10).stdout
+            raise RuntimeError(f"on {self.name}: could not start {name}: {error}; its log: "
+                               f"{log.strip() or '(empty)'}") from None
         process = SshProcess(self, name, files, pgid, pid)
         self._processes.append(process)
         return process
