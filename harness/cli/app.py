@@ -93,7 +93,11 @@ def run(
     seed: Annotated[int | None, typer.Option(
         help="Seed of the impairment draws \\[default: random, recorded].")] = None,
     backend: Annotated[str, typer.Option(
-        help="How hosts are reached: local (network namespaces on this machine).")] = "local",
+        help="How hosts are reached: local (network namespaces on this machine), ssh (real "
+             "hosts; needs --inventory).")] = "local",
+    inventory: Annotated[Path | None, typer.Option(
+        help="Inventory of real hosts (TOML); implies --backend ssh. See docs/real-hosts.md.")
+    ] = None,
     offloads: Annotated[str, typer.Option(
         help="LAN segmentation offloads: default, on, off.")] = "default",
     ready_timeout: Annotated[float | None, typer.Option(
@@ -117,7 +121,7 @@ def run(
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
         plan_file=plan, resume=resume, force=force, engine=engine, tcp_tuning=tcp_tuning,
-        seed=seed, backend=backend,
+        seed=seed, backend=backend, inventory=inventory,
     )
     raise typer.Exit(execute(request, console))
 
@@ -163,10 +167,12 @@ def _register_subcommands() -> None:
     from analysis.cli import analysis_command
     from harness.impairment.cli import impair_check_command
     from harness.keys.cli import keys_command
+    from harness.testbed.ssh.cli import hosts_app
 
     app.command("analysis")(analysis_command)
     app.command("impair-check")(impair_check_command)
     app.command("keys")(keys_command)
+    app.add_typer(hosts_app, name="hosts")
 
 
 _register_subcommands()
@@ -179,13 +185,13 @@ def main() -> None:
         # Ctrl-C) instead of exiting, and lets our own exceptions through.
         code = app(standalone_mode=False)
     except UsageError as error:
-        errors.print(f"error: {error}")
+        errors.print(f"error: {error}", markup=False)
         sys.exit(2)
     except ConfigError as error:
-        errors.print(f"configuration error: {error}")
+        errors.print(f"configuration error: {error}", markup=False)
         sys.exit(2)
     except TestbedError as error:
-        errors.print(f"testbed error: {error}")
+        errors.print(f"testbed error: {error}", markup=False)
         sys.exit(1)
     except typer.Abort:
         errors.print("aborted")

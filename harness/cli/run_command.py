@@ -34,7 +34,8 @@ from harness.runner.run import (
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
 from harness.testbed.backends import DEFAULT_BACKEND, get_backend
-from harness.testbed.base import OFFLOAD_MODES, Offloads, Testbed, TestbedRequest
+from harness.testbed.base import OFFLOAD_MODES, Backend, Offloads, Testbed, TestbedRequest
+from harness.testbed.ssh.backend import SshBackend
 from harness.topology import host_names
 from harness.vpns.registry import VPNS, create_adapter
 from harness.workloads.base import WorkloadParams
@@ -73,6 +74,8 @@ class RunRequest:
     tcp_tuning: str | None = None
     seed: int | None = None
     backend: str = DEFAULT_BACKEND
+    #: Inventory of real hosts: the ssh backend.
+    inventory: Path | None = None
 
 
 def known_vpns() -> dict[str, VpnSettings]:
@@ -236,7 +239,7 @@ def _describe_params(params: WorkloadParams) -> str:
 
 
 def execute(request: RunRequest, console: Console) -> int:
-    backend = get_backend(request.backend)
+    backend = get_backend(request.backend, request.inventory)
     resume_store: RunStore | None = None
     if request.resume is not None:
         try:
@@ -251,10 +254,26 @@ def execute(request: RunRequest, console: Console) -> int:
         plan, settings, notes = build_plan(request)
         for note in notes:
             console.print(f"[yellow]{note}[/yellow]")
+    if isinstance(backend, SshBackend):
+        backend.inventory.require_hosts(plan.hosts)
+        if request.offloads != "default":
+            raise UsageError("--offloads on|off: the ssh backend leaves real NICs' offloads "
+                             "as they are; valid there: default")
+    if resume_store is not None and resume_store.manifest.backend != backend.name:
+        raise UsageError(f"the run to resume used the {resume_store.manifest.backend} "
+                         f"backend, not {backend.name}"
+                         + (" (pass its --inventory FILE)"
+                            if resume_store.manifest.backend == "ssh" else ""))
     if request.dry_run:
         console.print(describe_plan(plan))
         return 0
     backend.check_support()
+    if isinstance(backend, SshBackend) and any(
+            profile.egress is not None for profile in plan.profile_definitions.values()):
+        if plan.engine == "userspace":
+            raise UsageError("--engine userspace needs the local testbed's bridge; real "
+                             "hosts are impaired with tc netem (--engine tc or auto)")
+        backend.require_netem(plan.hosts)
     testbed_request = TestbedRequest(hosts=plan.hosts, lan=load_testbed().lan,
                                      offloads=_offloads(request.offloads))
 
@@ -265,6 +284,7 @@ def execute(request: RunRequest, console: Console) -> int:
         run_dir = run_plan(plan, settings, open_testbed,
                            RunOptions(out_dir=request.out_dir, backend=backend.name,
                                       control_host=backend.control_host(),
+                                      extra_metadata=_backend_metadata(backend),
                                       ready_timeout_s=request.ready_timeout_s,
                                       live_progress=request.live_progress),
                            resume=resume_store, force=request.force)
@@ -284,6 +304,13 @@ def execute(request: RunRequest, console: Console) -> int:
     if store.manifest.write_failures:
         return 1
     return 1 if failed and request.strict else 0
+
+
+def _backend_metadata(backend: Backend) -> dict[str, object] | None:
+    """What the manifest records about how hosts were reached (no secrets)."""
+    if isinstance(backend, SshBackend):
+        return {"inventory": backend.inventory.summary()}
+    return None
 
 
 def _offloads(value: str) -> Offloads:

@@ -95,11 +95,15 @@ def impair_check_command(
     strict: Annotated[bool, typer.Option(
         help="Exit 1 when a measured figure contradicts the model.")] = False,
     backend: Annotated[str, typer.Option(
-        help="How hosts are reached: local (network namespaces on this machine).")] = "local",
+        help="How hosts are reached: local (network namespaces on this machine), ssh (real "
+             "hosts; needs --inventory).")] = "local",
+    inventory: Annotated[Path | None, typer.Option(
+        help="Inventory of real hosts (TOML); implies --backend ssh.")] = None,
 ) -> None:
     """Measure what an impairment profile really does to a link: configured vs measured."""
     report = impair_check(profile, engine=engine, probes=probes, rate_pps=rate, seed=seed,
-                          confidence=confidence, backend=backend)
+                          confidence=confidence, backend=backend,
+                          inventory=inventory)
     print_report(report, Console(soft_wrap=True))
     if json_out is not None:
         json_out.write_text(report.model_dump_json(indent=2))

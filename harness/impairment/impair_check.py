@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -57,11 +58,12 @@ def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 20
                  rate_pps: float = 1000, seed: int | None = None,
                  confidence: float = DEFAULT_CONFIDENCE,
                  custom: Mapping[str, Profile] | None = None,
-                 backend: str = DEFAULT_BACKEND) -> ImpairCheckReport:
+                 backend: str = DEFAULT_BACKEND,
+                 inventory: Path | None = None) -> ImpairCheckReport:
     """Measure each profile on a fresh 2-host testbed (first host -> second). The plain
     path is measured first: its latency is what the model's delay adds to."""
     resolved = validate_request(profiles, engine, probes, rate_pps, confidence, custom)
-    chosen = get_backend(backend)
+    chosen = get_backend(backend, inventory)
     chosen.check_support()
     settings = load_testbed()
     with chosen.open(TestbedRequest(hosts=settings.hosts[:2], lan=settings.lan)) as testbed:

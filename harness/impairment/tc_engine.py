@@ -42,10 +42,10 @@ class TcNetemEngine(ImpairmentEngine):
         record.seed = base_seed if seeded else None
         record.seed_note = note if seeded else (
             "this tc (iproute2 < 6.4) has no `seed`: netem seeds itself at random")
-        interface = testbed.lan_interface
         self._testbed, self._record = testbed, record
         try:
             for index, host in enumerate(testbed.hosts):
+                interface = testbed.host_lan_interface(host.name)
                 record.qdisc_before[host.name] = host.run(
                     show_command(interface), timeout=10).stdout
                 change = offloads.switch_off(host, interface, offloads.SEGMENTATION,
@@ -63,7 +63,7 @@ class TcNetemEngine(ImpairmentEngine):
                 self._applied_hosts.append(host)
             for host in testbed.hosts:
                 record.qdisc_after[host.name] = host.run(
-                    show_command(interface), timeout=10).stdout
+                    show_command(testbed.host_lan_interface(host.name)), timeout=10).stdout
             wait_reachable(testbed)
         except BaseException as error:
             undone = self._undo()
@@ -76,9 +76,8 @@ class TcNetemEngine(ImpairmentEngine):
         """Delete every qdisc we added and restore offloads; says what was undone."""
         undone: list[str] = []
         if self._testbed is not None:
-            interface = self._testbed.lan_interface
             for host in reversed(self._applied_hosts):
-                argv = remove_command(interface)
+                argv = remove_command(self._testbed.host_lan_interface(host.name))
                 host.run(argv, timeout=15)
                 undone.append(f"{host.name}: {' '.join(argv)}")
         undone.extend(self._restore_offloads())
@@ -93,7 +92,8 @@ class TcNetemEngine(ImpairmentEngine):
         if self._testbed is not None:
             for host in self._applied_hosts:
                 record.qdisc_at_removal[host.name] = host.run(
-                    show_command(self._testbed.lan_interface), timeout=10).stdout
+                    show_command(self._testbed.host_lan_interface(host.name)),
+                    timeout=10).stdout
         undone = self._undo()
         if undone != "nothing had been applied":
             record.commands.append(f"removed: {undone}")

@@ -2,20 +2,36 @@
 
 A backend answers read-only questions on its control host (which binaries exist) without
 building anything, checks that it can run, and opens a testbed for a list of hosts.
-Adding one (SSH, NixOS test-driver VMs) is a module implementing `Backend` plus a line here.
+Adding one (NixOS test-driver VMs) is a module implementing `Backend` plus a line here.
+The ssh backend needs its inventory file, so it is made when one is given.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from harness.errors import UsageError
 from harness.testbed.base import Backend
 from harness.testbed.local.backend import LocalBackend
+from harness.testbed.ssh.backend import SshBackend
+from harness.testbed.ssh.inventory import load_inventory
 
 BACKENDS: dict[str, Backend] = {backend.name: backend for backend in (LocalBackend(),)}
 DEFAULT_BACKEND = "local"
+SSH_BACKEND = SshBackend.name
+BACKEND_NAMES = [*BACKENDS, SSH_BACKEND]
 
 
-def get_backend(name: str) -> Backend:
+def get_backend(name: str, inventory: Path | None = None) -> Backend:
+    """The backend called ``name``; an inventory file means the ssh backend."""
+    if inventory is not None:
+        if name not in (DEFAULT_BACKEND, SSH_BACKEND):
+            raise UsageError(f"--inventory selects the ssh backend; it cannot be combined "
+                             f"with --backend {name}")
+        return SshBackend(load_inventory(inventory))
+    if name == SSH_BACKEND:
+        raise UsageError("the ssh backend needs --inventory FILE (the hosts and how to reach "
+                         "them; see docs/real-hosts.md)")
     if name not in BACKENDS:
-        raise UsageError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
+        raise UsageError(f"unknown backend {name!r}; valid: {', '.join(BACKEND_NAMES)}")
     return BACKENDS[name]

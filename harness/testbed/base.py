@@ -47,7 +47,11 @@ class Testbed(ABC):
     @property
     @abstractmethod
     def lan_interface(self) -> str:
-        """Name of every host's LAN interface."""
+        """Name of every host's LAN interface (when they share one name)."""
+
+    def host_lan_interface(self, host: str) -> str:
+        """``host``'s LAN interface: real hosts' NICs differ (eth0, enp3s0...)."""
+        return self.lan_interface
 
     @abstractmethod
     def describe(self) -> dict[str, object]:

@@ -1,0 +1,1 @@
+"""The SSH backend: real hosts listed in an inventory file, reached with the OpenSSH client."""
