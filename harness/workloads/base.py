@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.hosts.base import Host
 from harness.records.models import CpuUsage, Status
 from harness.testbed.base import Testbed
 from harness.topology import Link
@@ -101,6 +102,12 @@ class Workload(ABC, Generic[P, M]):
 
     params_model: type[P]
     metrics_model: type[M]
+
+    def unavailable_reason(self, host: Host) -> str | None:
+        """Why this workload cannot run on ``host`` (None when it can): by default the
+        tools of ``binaries`` missing from its PATH."""
+        missing = [binary for binary in self.binaries if host.which(binary) is None]
+        return f"missing {', '.join(missing)}" if missing else None
 
     @abstractmethod
     def run(self, ctx: WorkloadContext[P], links: list[Link]) -> Iterator[Measurement]:

@@ -1,0 +1,458 @@
+"""A live video stream over RIST, measured where it arrives.
+
+The source encodes a synthetic test pattern (ffmpeg lavfi ``testsrc2``, libx264) at a fixed
+bitrate in real time and sends it as MPEG-TS over RIST (librist, with its ARQ retransmissions)
+to the target's overlay address. On the target, ``ristreceiver`` takes the RIST flow (printing
+librist's JSON statistics every ``stats_interval_ms``) and hands the recovered stream over
+loopback UDP to a second ffmpeg that decodes every frame into the null muxer.
+
+What is measured is the network, not the encoder: frames decoded on the target against frames
+the sender encoded, librist's packet statistics (lost, recovered, retransmission requests) and
+its per-interval link quality. The sender's speed is kept too: an encoder below real time
+sends fewer frames than planned, and the record says so.
+
+Parameters: :class:`RistParams`. Metrics: :class:`RistMetrics`, built by :func:`parse_rist`
+from the three outputs. Analysis metrics: ``rist.*``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import time
+from collections.abc import Iterator, Mapping
+from typing import Literal
+
+from pydantic import Field
+
+from harness.hosts.base import Host, Process
+from harness.records.models import Status, Strict
+from harness.topology import Link
+from harness.waiting import WaitFailed, wait_until
+from harness.workloads.base import (
+    Measurement,
+    Workload,
+    WorkloadContext,
+    WorkloadMetrics,
+    WorkloadParams,
+    now,
+    parameter,
+)
+from harness.workloads.iperf import MAX_DURATION_S
+
+#: ffmpeg's speed below which the encoder did not keep real time.
+REAL_TIME_SPEED = 0.95
+#: Seconds to start the receiver side, the sender's encoder, and to drain after the stream.
+SETUP_S = 4.0
+#: MPEG-TS payload per RIST packet: 7 transport-stream packets of 188 bytes.
+PACKET_BYTES = 1316
+#: Seconds beyond buffer and idle timeout the decoder may take to end after the sender.
+DRAIN_S = 5.0
+MBIT = 1e6
+
+
+class RistParams(WorkloadParams):
+    """Parameters of the RIST video test (defaults: small enough for a 2-core host)."""
+
+    duration_s: int = parameter(
+        30, "Seconds per test (rist: of video streamed per link); whole seconds, as iperf3 --time.",
+        shared="duration", ge=1, le=MAX_DURATION_S)
+    width_px: int = parameter(640, "Video width in pixels (even).", ge=16, le=3840,
+                              multiple_of=2)
+    height_px: int = parameter(360, "Video height in pixels (even).", ge=16, le=2160,
+                               multiple_of=2)
+    fps: int = parameter(25, "Frames per second of the test pattern.", ge=1, le=120)
+    bitrate_kbps: int = parameter(2000, "Video bitrate in kbit/s (libx264 -b:v and -maxrate).",
+                                  ge=100, le=100_000)
+    preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = (
+        parameter("ultrafast", "libx264 preset; slower presets may not keep real time."))
+    profile: Literal["simple", "main"] = parameter(
+        "main", "RIST profile (simple: RTP with ARQ on port and port+1; main: one port).")
+    buffer_ms: int = parameter(
+        1000, "librist recovery buffer in ms, both ends: how long a lost packet may take to "
+        "be retransmitted.", ge=50, le=30_000)
+    port: int = parameter(8200, "UDP port ristreceiver listens on at the target (even; the "
+                          "simple profile also uses port+1).", ge=1024, le=65534,
+                          multiple_of=2)
+    local_port: int = parameter(8300, "Loopback UDP port on the target from ristreceiver to "
+                                "the decoding ffmpeg.", ge=1024, le=65535)
+    idle_timeout_s: int = parameter(
+        4, "Seconds without data after which the decoder takes the stream as ended (plus "
+        "buffer_ms: also how long it waits for the first packet).", ge=1, le=60)
+    stats_interval_ms: int = parameter(1000, "Interval of librist's receiver statistics, ms.",
+                                       ge=100, le=10_000)
+
+
+class RistInterval(Strict):
+    """One librist receiver-statistics interval (``flowinstant``) that carried data."""
+
+    quality_pct: float
+    received: int
+    missing: int
+    recovered: int
+    lost: int
+    retries: int
+    bitrate_bps: float
+    rtt_ms: float | None = None
+
+
+class RistMetrics(WorkloadMetrics):
+    """One RIST stream on one link, measured at the receiver.
+
+    Quality figures, all 0-100:
+
+    * ``quality_pct`` (analysis ``rist.quality_pct``): mean over the statistics intervals
+      that carried data of librist's receiver ``quality``, librist's own estimate of the
+      share of the flow's packets that arrived or were recovered in time (100 = nothing
+      missing after retransmission). The same definition as the legacy data.
+    * ``frames_decoded_pct``: 100 × frames the receiver's ffmpeg decoded / frames the
+      sender encoded (capped at 100).
+    * ``frames_clean_pct``: as above, but frames the decoder had to conceal errors in
+      (libavcodec's "concealing … errors" lines) do not count.
+    """
+
+    frames_sent: int
+    frames_decoded: int
+    frames_concealed: int
+    frames_decoded_pct: float
+    frames_clean_pct: float
+    quality_pct: float | None
+    quality_min_pct: float | None
+    packets_received: int
+    packets_recovered: int
+    packets_lost: int
+    #: librist retransmission requests (NACKed packets) over the stream.
+    retransmit_requests: int
+    #: Seconds of statistics intervals that carried data (the per-second rates' base).
+    stream_s: float
+    bitrate_bps: float | None
+    rtt_ms: float | None
+    encoder_speed: float | None
+    #: True when the encoder fell below real time (speed < 0.95): fewer frames than planned.
+    encoder_below_real_time: bool
+    sender_bitrate_kbps: float | None = None
+    intervals: list[RistInterval] = Field(default_factory=list)
+
+
+class RistError(ValueError):
+    """An output the parser cannot read figures from."""
+
+
+# -- parsers: pure functions on captured text -------------------------------------------
+
+_PROGRESS = re.compile(r"^(\w+)=\s*(.*?)\s*$")
+_FRAME = re.compile(r"\bframe=\s*(\d+)")
+_CONCEALING = re.compile(r"concealing \d+ DC, \d+ AC, \d+ MV errors")
+_JSON_START = re.compile(r"\{\"(?:receiver-stats|flow_cumulative_stats)\"")
+
+
+def parse_progress(text: str) -> dict[str, str]:
+    """The last complete block of ffmpeg's ``-progress`` key=value output (ends with
+    ``progress=...``); RistError when there is none."""
+    block: dict[str, str] = {}
+    last: dict[str, str] | None = None
+    for line in text.splitlines():
+        match = _PROGRESS.match(line.strip())
+        if match is None:
+            continue
+        block[match.group(1)] = match.group(2)
+        if match.group(1) == "progress":
+            last, block = block, {}
+    if last is None or "frame" not in last:
+        raise RistError("ffmpeg printed no progress report")
+    return last
+
+
+def _number(value: str | None) -> float | None:
+    """ffmpeg's ``1.02x`` / ``2119.3kbits/s`` / ``N/A`` as a number (None when absent)."""
+    match = re.match(r"[-+]?\d+(?:\.\d+)?", value or "")
+    return float(match.group(0)) if match else None
+
+
+def decoded_frames(text: str) -> int:
+    """The decoding ffmpeg's last frame count: its final report line, or the last progress
+    block when it was stopped before that (0 when it never opened a stream)."""
+    counts = _FRAME.findall(text)
+    return int(counts[-1]) if counts else 0
+
+
+def count_concealed_frames(text: str) -> int:
+    """Frames libavcodec's decoder concealed errors in (one log line per damaged frame)."""
+    return sum(1 for line in text.splitlines() if _CONCEALING.search(line))
+
+
+def receiver_stats(text: str) -> tuple[list[dict[str, object]], dict[str, int] | None]:
+    """ristreceiver's ``flowinstant`` objects and its last ``flow_cumulative_stats`` (of the
+    flow that received most), from its log lines ``<time>|<thread>|[INFO] {json}``."""
+    instants: list[dict[str, object]] = []
+    cumulative: dict[int, dict[str, int]] = {}
+    for line in text.splitlines():
+        match = _JSON_START.search(line)
+        if match is None:
+            continue
+        try:
+            document = json.loads(line[match.start():])
+        except json.JSONDecodeError:
+            continue  # a line cut short when the receiver was stopped
+        if "receiver-stats" in document:
+            instant = document["receiver-stats"].get("flowinstant")
+            if isinstance(instant, dict):
+                instants.append(instant)
+        elif "flow_cumulative_stats" in document:
+            stats = document["flow_cumulative_stats"]
+            cumulative[int(stats.get("flow_id", 0))] = {
+                key: int(stats.get(key, 0)) for key in ("received", "recovered", "lost")}
+    best = max(cumulative.values(), key=lambda s: s["received"], default=None)
+    return instants, best
+
+
+def _interval(instant: Mapping[str, object]) -> RistInterval | None:
+    """The interval's figures, or None when the flow carried nothing in it."""
+    stats = instant.get("stats")
+    if not isinstance(stats, dict):
+        return None
+    received, missing = int(stats.get("received", 0)), int(stats.get("missing", 0))
+    if received == 0 and missing == 0:
+        return None
+    peers = instant.get("peers")
+    rtts = [float(peer["stats"]["avg_rtt"]) for peer in peers or []
+            if isinstance(peer, dict) and float(peer.get("stats", {}).get("avg_rtt", 0)) > 0
+            ] if isinstance(peers, list) else []
+    return RistInterval(
+        quality_pct=float(stats.get("quality", 100.0)),
+        received=received,
+        missing=missing,
+        recovered=int(stats.get("recovered_total", 0)),
+        lost=int(stats.get("lost", 0)),
+        retries=int(stats.get("retries", 0)),
+        bitrate_bps=float(stats.get("bitrate", 0.0)),
+        rtt_ms=sum(rtts) / len(rtts) if rtts else None,
+    )
+
+
+def _pct(part: int, whole: int) -> float:
+    return 0.0 if whole <= 0 else min(100.0, max(0.0, 100.0 * part / whole))
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def parse_rist(sender: str, receiver: str, decoder: str,
+               stats_interval_ms: int = 1000) -> RistMetrics:
+    """Metrics from the sender's ``-progress`` output, ristreceiver's log and the decoding
+    ffmpeg's output (progress plus log); RistError when the sender reported nothing."""
+    sent = parse_progress(sender)
+    frames_sent = int(_number(sent.get("frame")) or 0)
+    frames_decoded = decoded_frames(decoder)
+    concealed = min(count_concealed_frames(decoder), frames_decoded)
+    speed = _number(sent.get("speed"))
+    instants, cumulative = receiver_stats(receiver)
+    intervals = [i for i in (_interval(instant) for instant in instants) if i is not None]
+    if cumulative is None:
+        cumulative = {"received": sum(i.received for i in intervals),
+                      "recovered": sum(i.recovered for i in intervals),
+                      "lost": sum(i.lost for i in intervals)}
+    qualities = [i.quality_pct for i in intervals]
+    return RistMetrics(
+        frames_sent=frames_sent,
+        frames_decoded=frames_decoded,
+        frames_concealed=concealed,
+        frames_decoded_pct=_pct(frames_decoded, frames_sent),
+        frames_clean_pct=_pct(frames_decoded - concealed, frames_sent),
+        quality_pct=_mean(qualities),
+        quality_min_pct=min(qualities, default=None),
+        packets_received=cumulative["received"],
+        packets_recovered=cumulative["recovered"],
+        packets_lost=cumulative["lost"],
+        retransmit_requests=sum(i.retries for i in intervals),
+        stream_s=len(intervals) * stats_interval_ms / 1000,
+        bitrate_bps=_mean([i.bitrate_bps for i in intervals if i.bitrate_bps > 0]),
+        rtt_ms=_mean([i.rtt_ms for i in intervals if i.rtt_ms is not None]),
+        encoder_speed=speed,
+        encoder_below_real_time=speed is not None and speed < REAL_TIME_SPEED,
+        sender_bitrate_kbps=_number(sent.get("bitrate")),
+        intervals=intervals,
+    )
+
+
+# -- commands ---------------------------------------------------------------------------
+
+def sender_command(address: str, params: RistParams) -> list[str]:
+    """ffmpeg on the source: test pattern, encoded in real time (-re), MPEG-TS over RIST."""
+    rate = f"{params.bitrate_kbps}k"
+    host = f"[{address}]" if ":" in address else address
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "repeat+info",
+        "-re", "-f", "lavfi",
+        "-i", f"testsrc2=size={params.width_px}x{params.height_px}:rate={params.fps}",
+        "-t", str(params.duration_s),
+        "-c:v", "libx264", "-preset", params.preset, "-tune", "zerolatency",
+        "-b:v", rate, "-maxrate", rate, "-bufsize", f"{max(params.bitrate_kbps // 2, 50)}k",
+        "-g", str(2 * params.fps), "-pix_fmt", "yuv420p",
+        "-progress", "pipe:1", "-stats_period", "1",
+        "-f", "mpegts", "-rist_profile", params.profile,
+        "-buffer_size", str(params.buffer_ms), "-pkt_size", str(PACKET_BYTES),
+        f"rist://{host}:{params.port}",
+    ]
+
+
+def receiver_command(params: RistParams) -> list[str]:
+    """ristreceiver on the target: the RIST flow in, the recovered stream out over loopback."""
+    profile = {"simple": "0", "main": "1"}[params.profile]
+    return [
+        "ristreceiver", "-p", profile, "-S", str(params.stats_interval_ms), "-v", "6",
+        "-b", str(params.buffer_ms),
+        "-i", f"rist://@0.0.0.0:{params.port}",
+        "-o", f"udp://127.0.0.1:{params.local_port}",
+    ]
+
+
+def decoder_command(params: RistParams) -> list[str]:
+    """ffmpeg on the target: decode every frame of the loopback stream, count them."""
+    return [
+        "ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "repeat+info",
+        "-progress", "pipe:1", "-stats_period", "0.5",
+        "-probesize", "500000", "-analyzeduration", "1000000", "-f", "mpegts",
+        "-i", f"udp://127.0.0.1:{params.local_port}?overrun_nonfatal=1&fifo_size=1000000"
+        f"&timeout={params.buffer_ms * 1000 + params.idle_timeout_s * 1_000_000}",
+        "-map", "0:v", "-f", "null", "-",
+    ]
+
+
+# -- the run ----------------------------------------------------------------------------
+
+def _listening_udp(host: Host, port: int) -> bool:
+    result = host.run(["ss", "-Huln", f"sport = :{port}"], timeout=5)
+    return result.ok and bool(result.stdout.strip())
+
+
+def _tail(text: str, lines: int = 30) -> str:
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _raw(sender: str, receiver: str, decoder: str) -> str:
+    return (f"== sender: ffmpeg -progress ==\n{sender.strip()}\n"
+            f"== target: ristreceiver ==\n{receiver.strip()}\n"
+            f"== target: decoding ffmpeg ==\n{decoder.strip()}\n")
+
+
+class RistWorkload(Workload[RistParams, RistMetrics]):
+    name = "rist"
+    binaries = ("ffmpeg", "ristreceiver", "ss")
+    params_model = RistParams
+    metrics_model = RistMetrics
+    minimum_timeout_s = 30.0
+
+    def run(self, ctx: WorkloadContext[RistParams], links: list[Link]) -> Iterator[Measurement]:
+        for link in links:
+            yield self.measure(ctx, link)
+
+    def measure(self, ctx: WorkloadContext[RistParams], link: Link) -> Measurement:
+        """One stream source -> target; every failure is a measurement with its reason."""
+        params = ctx.params
+        source, target = ctx.testbed.host(link.source), ctx.testbed.host(link.target)
+        command = sender_command(ctx.addresses[link.target], params)
+        started = now()
+        for host in (source, target):
+            reason = self.unavailable_reason(host)
+            if reason:
+                return Measurement(link, Status.FAILED, started, now(), command=command,
+                                   error=f"rist not runnable on {host.name}: {reason}")
+        receiver = target.start(receiver_command(params), name=f"ristreceiver-{link.target}")
+        decoder: Process | None = None
+        try:
+            try:
+                wait_until(lambda: _listening_udp(target, params.port), timeout_s=10,
+                           interval_s=0.05, what=f"ristreceiver on {target.name}:{params.port}",
+                           abort=lambda: [] if receiver.is_running()
+                           else [f"ristreceiver exited: {receiver.log_tail(5)}"])
+            except WaitFailed as error:
+                measurement = Measurement(link, Status.FAILED, started, now(),
+                                          command=command, error=str(error))
+                self._tails(measurement, target, receiver.output(), "", "")
+                return measurement
+            decoder = target.start(decoder_command(params), name=f"rist-decoder-{link.target}")
+            result = source.run(command, timeout=max(ctx.timeout_s - SETUP_S, 5.0))
+            # the decoder ends by itself once the stream has been idle for idle_timeout_s
+            # (a clean end of input: demuxer and decoder flushed, every frame counted)
+            if decoder.wait(params.buffer_ms / 1000 + params.idle_timeout_s + DRAIN_S) is None:
+                for _ in range(2):  # ffmpeg: the 2nd signal interrupts a blocked read
+                    decoder.signal(signal.SIGINT)
+                    time.sleep(0.3)
+                decoder.wait(5.0)
+        finally:
+            if decoder is not None:
+                decoder.stop(timeout=3.0)
+            receiver.stop(timeout=3.0)
+        receiver_text, decoder_text = receiver.output(), decoder.output() if decoder else ""
+        measurement = Measurement(link, Status.OK, started, now(), command=command,
+                                  raw_output=_raw(result.stdout, receiver_text, decoder_text))
+        try:
+            metrics = parse_rist(result.stdout, receiver_text, decoder_text,
+                                 params.stats_interval_ms)
+        except RistError as error:
+            metrics = None
+            measurement.status = Status.TIMEOUT if result.timed_out else Status.FAILED
+            measurement.error = f"sender: {error}" + (
+                f" ({result.describe()})" if not result.ok else "")
+        if metrics is not None:
+            measurement.metrics = metrics
+            problem = self.problem(metrics, result.timed_out)
+            if problem:
+                measurement.status = Status.TIMEOUT if result.timed_out else Status.FAILED
+                measurement.error = problem
+            elif metrics.encoder_below_real_time:
+                measurement.error = (f"note: encoder below real time (speed "
+                                     f"{metrics.encoder_speed:g}x): fewer frames sent than "
+                                     f"{params.duration_s * params.fps} planned")
+        if measurement.status is not Status.OK:
+            self._tails(measurement, target, receiver_text, decoder_text, result.stderr,
+                        source)
+        return measurement
+
+    @staticmethod
+    def problem(metrics: RistMetrics, timed_out: bool) -> str | None:
+        """Why a parsed stream is not a measurement (None when it is)."""
+        if timed_out:
+            return "the sender did not finish in time"
+        if metrics.frames_sent == 0:
+            return "the sender encoded no frames"
+        if metrics.frames_decoded == 0:
+            return "the receiver decoded no frames"
+        return None
+
+    @staticmethod
+    def _tails(measurement: Measurement, target: Host, receiver: str, decoder: str,
+               sender_stderr: str, source: Host | None = None) -> None:
+        measurement.log_tails[f"{target.name}/ristreceiver"] = _tail(receiver)
+        measurement.log_tails[f"{target.name}/ffmpeg-decoder"] = _tail(decoder)
+        if source is not None:
+            measurement.log_tails[f"{source.name}/ffmpeg-sender"] = _tail(sender_stderr)
+
+    def nominal_duration_s(self, params: RistParams, links: int) -> float:
+        return (params.duration_s + params.buffer_ms / 1000 + SETUP_S
+                + params.idle_timeout_s) * links
+
+    def analysis_values(self, metrics: RistMetrics) -> dict[str, float | None]:
+        per_s = metrics.stream_s if metrics.stream_s > 0 else None
+        return {
+            "rist.quality_pct": metrics.quality_pct,
+            "rist.packets_lost": metrics.packets_lost / per_s if per_s else None,
+            "rist.packets_recovered": metrics.packets_recovered / per_s if per_s else None,
+            "rist.frames_decoded_pct": metrics.frames_decoded_pct,
+            "rist.frames_clean_pct": metrics.frames_clean_pct,
+            "rist.packets_lost_total": float(metrics.packets_lost),
+            "rist.packets_recovered_total": float(metrics.packets_recovered),
+            "rist.retransmit_requests": float(metrics.retransmit_requests),
+            "rist.bitrate_mbps": (None if metrics.bitrate_bps is None
+                                  else metrics.bitrate_bps / MBIT),
+            "rist.encoder_speed": metrics.encoder_speed,
+        }
+
+    def summary(self, metrics: RistMetrics) -> str:
+        quality = "n/a" if metrics.quality_pct is None else f"{metrics.quality_pct:.1f}%"
+        slow = " (encoder below real time)" if metrics.encoder_below_real_time else ""
+        return (f"{metrics.frames_decoded}/{metrics.frames_sent} frames, quality {quality}, "
+                f"{metrics.packets_lost} lost, {metrics.packets_recovered} recovered{slow}")
