@@ -93,6 +93,8 @@ class RistInterval(Strict):
     recovered: int
     lost: int
     retries: int
+    #: Packets librist discarded: arrived too late, or its buffer was full.
+    dropped: int
     bitrate_bps: float
     rtt_ms: float | None = None
 
@@ -124,6 +126,8 @@ class RistMetrics(WorkloadMetrics):
     packets_lost: int
     #: librist retransmission requests (NACKed packets) over the stream.
     retransmit_requests: int
+    #: Packets librist discarded (too late, or its buffer full).
+    packets_dropped: int
     #: Seconds of statistics intervals that carried data (the per-second rates' base).
     stream_s: float
     bitrate_bps: float | None
@@ -144,7 +148,7 @@ class RistError(ValueError):
 _PROGRESS = re.compile(r"^(\w+)=\s*(.*?)\s*$")
 _FRAME = re.compile(r"\bframe=\s*(\d+)")
 _CONCEALING = re.compile(r"concealing \d+ DC, \d+ AC, \d+ MV errors")
-_JSON_START = re.compile(r"\{\"(?:receiver-stats|flow_cumulative_stats)\"")
+_STATS = '{"receiver-stats":'
 
 
 def parse_progress(text: str) -> dict[str, str]:
@@ -182,33 +186,28 @@ def count_concealed_frames(text: str) -> int:
     return sum(1 for line in text.splitlines() if _CONCEALING.search(line))
 
 
-def receiver_stats(text: str) -> tuple[list[dict[str, object]], dict[str, int] | None]:
-    """ristreceiver's ``flowinstant`` objects and its last ``flow_cumulative_stats`` (of the
-    flow that received most), from its log lines ``<time>|<thread>|[INFO] {json}``."""
+def receiver_stats(text: str) -> list[dict[str, object]]:
+    """ristreceiver's ``flowinstant`` statistics objects, from its log lines
+    ``<time>|<thread>|[INFO] {"receiver-stats":{"flowinstant":{...}}}``."""
     instants: list[dict[str, object]] = []
-    cumulative: dict[int, dict[str, int]] = {}
     for line in text.splitlines():
-        match = _JSON_START.search(line)
-        if match is None:
+        start = line.find(_STATS)
+        if start < 0:
             continue
         try:
-            document = json.loads(line[match.start():])
+            document = json.loads(line[start:])
         except json.JSONDecodeError:
             continue  # a line cut short when the receiver was stopped
-        if "receiver-stats" in document:
-            instant = document["receiver-stats"].get("flowinstant")
-            if isinstance(instant, dict):
-                instants.append(instant)
-        elif "flow_cumulative_stats" in document:
-            stats = document["flow_cumulative_stats"]
-            cumulative[int(stats.get("flow_id", 0))] = {
-                key: int(stats.get(key, 0)) for key in ("received", "recovered", "lost")}
-    best = max(cumulative.values(), key=lambda s: s["received"], default=None)
-    return instants, best
+        instant = document["receiver-stats"].get("flowinstant")
+        if isinstance(instant, dict):
+            instants.append(instant)
+    return instants
 
 
 def _interval(instant: Mapping[str, object]) -> RistInterval | None:
-    """The interval's figures, or None when the flow carried nothing in it."""
+    """The interval's figures, or None when the flow carried nothing in it. (librist 0.2.7
+    reports a bogus ``lost`` of 65535 - received when a flow ends: in such an interval
+    nothing was received or missing, so it is left out with the idle ones.)"""
     stats = instant.get("stats")
     if not isinstance(stats, dict):
         return None
@@ -226,6 +225,7 @@ def _interval(instant: Mapping[str, object]) -> RistInterval | None:
         recovered=int(stats.get("recovered_total", 0)),
         lost=int(stats.get("lost", 0)),
         retries=int(stats.get("retries", 0)),
+        dropped=int(stats.get("dropped_late", 0)) + int(stats.get("dropped_full", 0)),
         bitrate_bps=float(stats.get("bitrate", 0.0)),
         rtt_ms=sum(rtts) / len(rtts) if rtts else None,
     )
@@ -248,12 +248,7 @@ def parse_rist(sender: str, receiver: str, decoder: str,
     frames_decoded = decoded_frames(decoder)
     concealed = min(count_concealed_frames(decoder), frames_decoded)
     speed = _number(sent.get("speed"))
-    instants, cumulative = receiver_stats(receiver)
-    intervals = [i for i in (_interval(instant) for instant in instants) if i is not None]
-    if cumulative is None:
-        cumulative = {"received": sum(i.received for i in intervals),
-                      "recovered": sum(i.recovered for i in intervals),
-                      "lost": sum(i.lost for i in intervals)}
+    intervals = [i for i in map(_interval, receiver_stats(receiver)) if i is not None]
     qualities = [i.quality_pct for i in intervals]
     return RistMetrics(
         frames_sent=frames_sent,
@@ -263,10 +258,11 @@ def parse_rist(sender: str, receiver: str, decoder: str,
         frames_clean_pct=_pct(frames_decoded - concealed, frames_sent),
         quality_pct=_mean(qualities),
         quality_min_pct=min(qualities, default=None),
-        packets_received=cumulative["received"],
-        packets_recovered=cumulative["recovered"],
-        packets_lost=cumulative["lost"],
+        packets_received=sum(i.received for i in intervals),
+        packets_recovered=sum(i.recovered for i in intervals),
+        packets_lost=sum(i.lost for i in intervals),
         retransmit_requests=sum(i.retries for i in intervals),
+        packets_dropped=sum(i.dropped for i in intervals),
         stream_s=len(intervals) * stats_interval_ms / 1000,
         bitrate_bps=_mean([i.bitrate_bps for i in intervals if i.bitrate_bps > 0]),
         rtt_ms=_mean([i.rtt_ms for i in intervals if i.rtt_ms is not None]),

@@ -1,0 +1,216 @@
+"""The rist workload: parsers on captured real output (ffmpeg progress, ristreceiver's JSON
+statistics, the decoding ffmpeg), parameter bounds, and (root) a real stream over the
+namespace testbed, bare and through WireGuard, at baseline and under loss."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+
+from analysis.catalogue import is_known_metric
+from harness.hosts.fake import FakeHost
+from harness.hosts.local import LocalMachine
+from harness.records.models import ResultRecord, Status
+from harness.records.store import RunStore
+from harness.runner.plan import RunPlan
+from harness.runner.run import RunOptions, run_plan
+from harness.settings.loader import load_testbed, load_vpns
+from harness.testbed.base import Testbed
+from harness.vpns.registry import create_adapter
+from harness.workloads.parameters import (
+    ParameterError,
+    apply_assignments,
+    apply_shared,
+    default_parameters,
+)
+from harness.workloads.registry import metrics_as
+from harness.workloads.rist import (
+    RistError,
+    RistMetrics,
+    RistParams,
+    RistWorkload,
+    count_concealed_frames,
+    decoded_frames,
+    parse_progress,
+    parse_rist,
+    receiver_stats,
+    sender_command,
+)
+from tests.integration.helpers import local_factory
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rist"
+
+
+def _fixture(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def _parsed(kind: str) -> RistMetrics:
+    return parse_rist(_fixture(f"{kind}-sender-progress.txt"),
+                      _fixture(f"{kind}-ristreceiver.log"), _fixture(f"{kind}-decoder.txt"))
+
+
+def test_a_clean_stream_arrives_whole() -> None:
+    metrics = _parsed("baseline")
+    assert (metrics.frames_sent, metrics.frames_decoded) == (75, 75)
+    assert metrics.frames_decoded_pct == metrics.frames_clean_pct == 100.0
+    assert metrics.quality_pct == metrics.quality_min_pct == 100.0
+    assert (metrics.packets_lost, metrics.packets_recovered, metrics.packets_dropped) == (0, 0, 0)
+    assert metrics.packets_received == 675  # = the receiver's own cumulative count
+    assert metrics.stream_s == 3.0 and len(metrics.intervals) == 3
+    assert metrics.bitrate_bps is not None and 1.5e6 < metrics.bitrate_bps < 3e6
+    assert metrics.encoder_speed == 0.986 and not metrics.encoder_below_real_time
+    assert metrics.sender_bitrate_kbps == 2277.8
+
+
+def test_a_lossy_stream_shows_retransmissions_and_what_the_decoder_lost() -> None:
+    """Captured under the `medium` profile: librist recovered 12 packets, 17 were dropped
+    (buffer full) in the first second, so the first keyframe never decoded and the frames up
+    to the next one are missing at the receiver."""
+    metrics = _parsed("medium")
+    assert metrics.packets_recovered == 12
+    assert metrics.retransmit_requests == 29
+    assert metrics.packets_dropped == 17
+    assert metrics.packets_received == 1092
+    # the flow's teardown reports lost=64443 (sequence wrap) in an idle interval: ignored
+    assert metrics.packets_lost == 0
+    assert (metrics.frames_sent, metrics.frames_decoded) == (125, 75)
+    assert metrics.frames_decoded_pct == 60.0
+    assert metrics.quality_pct is not None and 98.0 < metrics.quality_pct < 100.0
+    assert metrics.quality_min_pct == 98.61
+
+
+def test_receiver_stats_are_read_from_the_json_log_lines_only() -> None:
+    instants = receiver_stats(_fixture("medium-ristreceiver.log"))
+    assert len(instants) == 9  # one per second, idle ones included
+    assert receiver_stats("1796194320.63|0.0|[INFO] Starting ristreceiver\n"
+                          '1.0|0.0|[INFO] {"receiver-stats":{"flowinstant":{"flow_id":1,\n') == []
+
+
+def test_a_decoder_stopped_by_signal_is_counted_from_its_final_report() -> None:
+    text = _fixture("interrupted-decoder.txt")
+    assert "progress=end" not in text
+    assert decoded_frames(text) == 72
+    assert decoded_frames("") == 0
+
+
+def test_concealed_frames_are_counted_per_log_line() -> None:
+    log = ("[h264 @ 0x5] concealing 120 DC, 120 AC, 120 MV errors in P frame\n"
+           "[h264 @ 0x5] error while decoding MB 3 7, bytestream -5\n"
+           "[h264 @ 0x5] concealing 8 DC, 8 AC, 8 MV errors in I frame\n")
+    assert count_concealed_frames(log) == 2
+    metrics = parse_rist(_fixture("baseline-sender-progress.txt"),
+                         _fixture("baseline-ristreceiver.log"),
+                         _fixture("baseline-decoder.txt") + log)
+    assert metrics.frames_concealed == 2
+    assert metrics.frames_clean_pct == pytest.approx(100 * 73 / 75)
+
+
+def test_a_slow_encoder_is_flagged() -> None:
+    sender = _fixture("baseline-sender-progress.txt").replace("speed=0.986x", "speed=0.71x")
+    metrics = parse_rist(sender, _fixture("baseline-ristreceiver.log"),
+                         _fixture("baseline-decoder.txt"))
+    assert metrics.encoder_speed == 0.71 and metrics.encoder_below_real_time
+    assert "below real time" in RistWorkload().summary(metrics)
+
+
+def test_a_sender_without_progress_is_an_error() -> None:
+    with pytest.raises(RistError, match="no progress report"):
+        parse_progress("rist://10.77.0.2:8200: Connection refused\n")
+    with pytest.raises(RistError):
+        parse_rist("", _fixture("baseline-ristreceiver.log"), "")
+
+
+def test_analysis_values_use_catalogued_names_and_per_second_rates() -> None:
+    values = RistWorkload().analysis_values(_parsed("medium"))
+    assert all(is_known_metric(name) for name in values), values
+    assert values["rist.packets_recovered"] == pytest.approx(12 / 5)
+    assert values["rist.packets_recovered_total"] == 12
+    assert values["rist.frames_decoded_pct"] == 60.0
+    assert values["rist.encoder_speed"] == 0.991
+
+
+@pytest.mark.parametrize("assignment", [
+    "rist.port=8201", "rist.port=80", "rist.width_px=641", "rist.fps=0",
+    "rist.bitrate_kbps=10", "rist.profile=advanced", "rist.preset=placebo",
+    "rist.buffer_ms=40000", "rist.idle_timeout_s=0",
+])
+def test_out_of_range_parameters_are_refused(assignment: str) -> None:
+    with pytest.raises(ParameterError, match=assignment.split("=")[0].split(".")[1]):
+        apply_assignments(default_parameters(["rist"]), [assignment])
+
+
+def test_parameters_reach_the_sender_command() -> None:
+    params = RistParams(width_px=320, height_px=180, fps=10, bitrate_kbps=500,
+                        profile="simple", port=9000)
+    command = sender_command("fd00::2", params)
+    assert "testsrc2=size=320x180:rate=10" in command
+    assert command[command.index("-b:v") + 1] == "500k"
+    assert command[command.index("-rist_profile") + 1] == "simple"
+    assert command[-1] == "rist://[fd00::2]:9000"
+
+
+def test_a_host_without_the_tools_says_why() -> None:
+    workload = RistWorkload()
+    assert workload.unavailable_reason(FakeHost("lom", programs={"ffmpeg"})) == (
+        "missing ristreceiver, ss")
+    assert workload.unavailable_reason(FakeHost("lom")) is None
+
+
+# -- real runs (root) ---------------------------------------------------------------------
+
+def _run(tmp_path: Path, vpns: list[str], profile: str) -> list[ResultRecord]:
+    params = apply_shared(default_parameters(["rist"]), {"duration": 3},
+                          lambda key, value: f"test {key}={value}")
+    plan = RunPlan(hosts=load_testbed().hosts, vpns=vpns, profiles=[profile], tests=["rist"],
+                   parameters=params)
+
+    def factory() -> contextlib.AbstractContextManager[Testbed]:
+        return local_factory()
+
+    run_dir = run_plan(plan, load_vpns(), factory,
+                       RunOptions(out_dir=tmp_path, live_progress=False))
+    return RunStore.open_existing(run_dir).load_records()
+
+
+def _require_tools() -> None:
+    reason = RistWorkload().unavailable_reason(LocalMachine())
+    if reason:
+        pytest.skip(f"rist not runnable here: {reason}")
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_a_short_stream_over_internal_and_wireguard(tmp_path: Path) -> None:
+    _require_tools()
+    vpns = ["internal"]
+    if not create_adapter(load_vpns()["wireguard"]).unavailable_reason(LocalMachine()):
+        vpns.append("wireguard")
+    records = _run(tmp_path, vpns, "baseline")
+    assert {r.vpn for r in records} == set(vpns) and len(records) == 3 * len(vpns)
+    assert all(r.status is Status.OK for r in records), [(r.vpn, r.link, r.error)
+                                                         for r in records]
+    for record in records:
+        metrics = metrics_as(record, RistMetrics)
+        assert metrics is not None
+        assert 0 < metrics.frames_decoded <= metrics.frames_sent
+        assert metrics.quality_pct is not None and 0 <= metrics.quality_pct <= 100
+        assert 0 <= metrics.frames_decoded_pct <= 100
+        assert metrics.packets_received > 0 and metrics.encoder_speed is not None
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_a_stream_under_loss_reports_librist_packet_figures(tmp_path: Path) -> None:
+    _require_tools()
+    records = _run(tmp_path, ["internal"], "medium")
+    measured = [m for m in (metrics_as(r, RistMetrics) for r in records) if m is not None]
+    assert measured, [(r.link, r.error) for r in records]
+    for metrics in measured:
+        assert metrics.packets_received > 0
+        assert metrics.packets_recovered >= 0 and metrics.packets_lost >= 0
+        assert metrics.quality_pct is not None and 0 <= metrics.quality_pct <= 100
+    # the profile drops packets, so librist must have asked for some again
+    assert sum(m.retransmit_requests for m in measured) > 0
