@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli.run_command import availability, known_vpns
+from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.impairment.binary import find_linkemu
 from harness.impairment.errors import EngineUnavailable
@@ -27,6 +28,12 @@ TOOLS = {
 }
 
 
+def workload_availability(host: Host) -> list[str]:
+    """One line per workload that cannot run on ``host``, saying why."""
+    return [f"test {name}: not runnable here: {reason}" for name, workload in WORKLOADS.items()
+            if (reason := workload.unavailable_reason(host))]
+
+
 def print_list(console: Console) -> None:
     settings = known_vpns()
     reasons = availability(settings)
@@ -38,6 +45,8 @@ def print_list(console: Console) -> None:
         table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
     console.print(table)
     console.print("tests: " + ", ".join(TEST_NAMES))
+    for line in workload_availability(LocalMachine()):
+        console.print(line, markup=False)
     params = Table(title="Workload parameters (--param TEST.PARAMETER=VALUE, or the "
                          "plan file's \\[test.<name>] table)")
     for column in ("test", "parameter", "default", "valid", "meaning"):
@@ -93,4 +102,6 @@ def print_doctor(console: Console) -> int:
     console.print(table)
     console.print("workloads need: " + ", ".join(
         sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))
+    for line in workload_availability(machine):
+        console.print(line, markup=False)
     return 1 if problems else 0
