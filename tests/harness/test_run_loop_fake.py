@@ -488,7 +488,8 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
 
     factory = FakeTestbedFactory(healthy().on("iperf3", "--client", reply=busy_client),
                                  on_start=daemon_logs, prepare=seed_proc_stat)
-    plan = make_plan(["internal", "fakevpn"], list(TEST_NAMES))
+    # the workloads whose tools this fake scripts (rist has its own tests on real output)
+    plan = make_plan(["internal", "fakevpn"], ["parallel_tcp", "tcp", "udp", "ping"])
     run_dir = run(plan, factory, tmp_path, sample_cpu=True)
 
     found = records(run_dir)
