@@ -88,8 +88,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _spec("nix_cache.time_s", "nix_cache", "s", "mean",
           "time to copy the closure from the peer's binary cache (mean of timed runs)"),
     _spec("rist.quality_pct", "rist", "%", "mean",
-          "librist receiver link quality: mean of its per-interval quality over the "
-          "intervals that carried data"),
+          "librist receiver quality, 100 × received / (received + missing) per interval "
+          "(arrived without retransmission), mean over the intervals that carried data"),
     _spec("rist.packets_lost", "rist", "packets/s", "mean",
           "RIST packets lost per second at the receiver"),
     _spec("rist.packets_recovered", "rist", "packets/s", "mean",

@@ -92,8 +92,8 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "rist", "RIST video stream",
-        "A live video stream over RIST. Quality is librist's receiver estimate (100 = "
-        "everything arrived or was recovered in time).",
+        "A live video stream over RIST. Quality is librist's receiver figure: the share of "
+        "packets that arrived without needing a retransmission (100 = none went missing).",
         ("rist_quality",),
         (("RIST quality, %", _pivot("rist.quality_pct", "rist")),),
     ),

@@ -65,6 +65,9 @@ class RistParams(WorkloadParams):
     fps: int = parameter(25, "Frames per second of the test pattern.", ge=1, le=120)
     bitrate_kbps: int = parameter(2000, "Video bitrate in kbit/s (libx264 -b:v and -maxrate).",
                                   ge=100, le=100_000)
+    keyframe_interval_s: int = parameter(
+        2, "Seconds between keyframes (libx264 -g = this × fps): how long a picture damaged "
+        "beyond recovery stays damaged.", ge=1, le=10)
     preset: Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium"] = (
         parameter("ultrafast", "libx264 preset; slower presets may not keep real time."))
     profile: Literal["simple", "main"] = parameter(
@@ -105,9 +108,11 @@ class RistMetrics(WorkloadMetrics):
     Quality figures, all 0-100:
 
     * ``quality_pct`` (analysis ``rist.quality_pct``): mean over the statistics intervals
-      that carried data of librist's receiver ``quality``, librist's own estimate of the
-      share of the flow's packets that arrived or were recovered in time (100 = nothing
-      missing after retransmission). The same definition as the legacy data.
+      that carried data of librist's receiver ``quality``, which is 100 × received /
+      (received + missing) of the interval: the share of packets that arrived without
+      needing a retransmission (checked against captured output). The same definition as
+      the legacy data. Whether the missing ones were recovered in time is
+      ``packets_recovered`` / ``packets_lost``.
     * ``frames_decoded_pct``: 100 × frames the receiver's ffmpeg decoded / frames the
       sender encoded (capped at 100).
     * ``frames_clean_pct``: as above, but frames the decoder had to conceal errors in
@@ -286,7 +291,7 @@ def sender_command(address: str, params: RistParams) -> list[str]:
         "-t", str(params.duration_s),
         "-c:v", "libx264", "-preset", params.preset, "-tune", "zerolatency",
         "-b:v", rate, "-maxrate", rate, "-bufsize", f"{max(params.bitrate_kbps // 2, 50)}k",
-        "-g", str(2 * params.fps), "-pix_fmt", "yuv420p",
+        "-g", str(params.keyframe_interval_s * params.fps), "-pix_fmt", "yuv420p",
         "-progress", "pipe:1", "-stats_period", "1",
         "-f", "mpegts", "-rist_profile", params.profile,
         "-buffer_size", str(params.buffer_ms), "-pkt_size", str(PACKET_BYTES),
