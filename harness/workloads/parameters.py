@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import annotated_types
 from pydantic import ValidationError
@@ -77,6 +77,8 @@ def valid_range(info: FieldInfo) -> str:
     """Human description of what a field accepts: type and bounds."""
     kinds: dict[object, str] = {int: "a whole number", float: "a number",
                                 bool: "true or false", str: "text"}
+    if get_origin(info.annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(info.annotation))
     kind = kinds.get(info.annotation, str(info.annotation))
     low = high = None
     for item in info.metadata:
@@ -88,6 +90,8 @@ def valid_range(info: FieldInfo) -> str:
             high = f"to {item.le}"
         elif isinstance(item, annotated_types.Lt):
             high = f"below {item.lt}"
+        elif isinstance(item, annotated_types.MultipleOf):
+            kind += f" (a multiple of {item.multiple_of})"
     return " ".join(part for part in (kind, low, high) if part)
 
 
