@@ -33,6 +33,7 @@ let
     vpncloud
     hyprspace
     mycelium
+    # the rist workload: ffmpeg with librist and libx264, and librist's ristreceiver
     ffmpeg-headless
     librist
     vpb-linkemu
