@@ -162,9 +162,6 @@ build_go() {
   local module toolchain ldflags pkgs=() p
   module=$(field "$name" module); toolchain=$(field "$name" go_toolchain)
   ldflags=$(field "$name" ldflags)
-  for p in $(field "$name" packages); do
-    [[ "$p" == . ]] && pkgs+=("$module@$version") || pkgs+=("$module/$p@$version")
-  done
   (
     go_env "$toolchain"
     export GOBIN="$stage/bin"
@@ -174,8 +171,26 @@ build_go() {
       export GOPROXY="file://$GOMODCACHE/cache/download,$GOPROXY"
     fi
     [[ -z "$(field "$name" go_nosumdb)" ]] || export GONOSUMDB="$(field "$name" go_nosumdb)"
-    run_step "go install" timeout "$BUILD_TIMEOUT" go install -trimpath -ldflags "$ldflags" "${pkgs[@]}" \
-      || fail "go install failed or timed out" || exit 1
+    if [[ -z "$(field "$name" go_replace)" ]]; then
+      # `go install m@v`: exactly upstream's go.mod/go.sum, and `go version -m` says m@v.
+      for p in $(field "$name" packages); do
+        [[ "$p" == . ]] && pkgs+=("$module@$version") || pkgs+=("$module/$p@$version")
+      done
+      run_step "go install" timeout "$BUILD_TIMEOUT" go install -trimpath -ldflags "$ldflags" "${pkgs[@]}" \
+        || fail "go install failed or timed out" || exit 1
+    else
+      # Module mode on a copy of the module, with the listed imports replaced.
+      local src="$CACHE/src/$name-$version" pair
+      rm -rf "$src"; mkdir -p "$(dirname "$src")"
+      cp -r "$GOMODCACHE/$module@$version" "$src" && chmod -R u+w "$src"
+      for pair in $(field "$name" go_replace); do
+        run_step "go mod edit" go -C "$src" mod edit -replace "${pair%%=*}=$repo/${pair#*=}" \
+          || fail "cannot replace ${pair%%=*}" || exit 1
+      done
+      for p in $(field "$name" packages); do pkgs+=("./$p"); done
+      run_step "go build" timeout "$BUILD_TIMEOUT" go -C "$src" build -trimpath -ldflags "$ldflags" \
+        -o "$stage/bin/" "${pkgs[@]}" || fail "go build failed or timed out" || exit 1
+    fi
     if [[ -n "$(field "$name" verify_go_sum)" ]]; then
       local b; for b in "$stage"/bin/*; do
         step="verify go.sum"
@@ -344,7 +359,8 @@ for name in "${selected[@]}"; do
     failures+=("$name")
   fi
 done
-rm -rf "$prefix/.stage"
+for name in "${selected[@]}"; do rm -rf "$prefix/.stage/$name-$(field "$name" version)"; done
+rmdir "$prefix/.stage" 2>/dev/null
 if [[ ${#failures[@]} -gt 0 ]]; then
   say "done in $((SECONDS - started))s; FAILED: ${failures[*]} (reasons in $FAILED/, the harness lists these VPNs as not runnable)"
   exit 1

@@ -16,6 +16,7 @@ from typing import ClassVar
 from harness.hosts.base import Host, Process
 from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
+from harness.vpns.builds import build_failures
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,9 @@ class VpnAdapter(ABC):
         return [req for req in self.requirements if shutil.which(req.binary) is None]
 
     def unavailable_reason(self) -> str | None:
+        failures = build_failures(self.name)
+        if failures:  # whatever else is on PATH is not the version the benchmark means
+            return "; ".join(failure.describe() for failure in failures)
         missing = self.missing_requirements()
         if not missing:
             return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from harness.hosts.base import Host
 from harness.settings.addressing import coordinator, prefix_length, static_overlay_address
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
 
@@ -12,6 +13,14 @@ NEBULA = BinaryRequirement("nebula", nix="nebula", debian="nebula")
 NEBULA_CERT = BinaryRequirement("nebula-cert", nix="nebula", debian="nebula")
 
 ALLOW_ALL = [{"port": "any", "proto": "any", "host": "any"}]
+
+
+def describe_version(version_output: str) -> str | None:
+    """``nebula -version`` prints "Version: 1.10.3"; the record says "nebula 1.10.3"."""
+    for line in version_output.splitlines():
+        if line.startswith("Version:"):
+            return f"nebula {line.split(':', 1)[1].strip() or '?'}"
+    return None
 
 
 def render_config(
@@ -42,6 +51,10 @@ class NebulaAdapter(VpnAdapter):
     name = "nebula"
     requirements = (NEBULA, NEBULA_CERT)
     version_argv = ("nebula", "-version")
+
+    def version(self, host: Host) -> str | None:
+        result = host.run(list(self.version_argv), timeout=10)
+        return describe_version(result.stdout or result.stderr)
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {host: static_overlay_address(self.settings, ctx.hosts, host)

@@ -1,14 +1,41 @@
-"""tinc 1.0 in router mode: every host holds every host file; the others ConnectTo the
-coordinator and learn the rest through it (direct UDP follows once they know each other)."""
+"""tinc in router mode: every host holds every host file; the others ConnectTo the
+coordinator and learn the rest through it (direct UDP follows once they know each other).
+
+tinc 1.1 (the version the benchmark means, vpn-configs/versions.toml) gets RSA and Ed25519
+keys from ``tinc generate-keys``, so it speaks its own protocol (SPTPS); Cipher/Digest apply
+only to tinc 1.0, whose ``tincd -K`` makes the RSA pair when no ``tinc`` CLI is on PATH.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
+from harness.hosts.base import Host
 from harness.settings.addressing import coordinator, prefix_length, static_overlay_address
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
 
 TINCD = BinaryRequirement("tincd", nix="tinc", debian="tinc")
+TINC_CLI = "tinc"  # tinc 1.1's control program; tinc 1.0 has none
+TINC_VERSION = re.compile(r"tinc version (\S+) \(.*protocol ([0-9.]+)\)")
+
+
+def describe_version(version_output: str) -> str | None:
+    """``tincd --version`` -> e.g. "tinc 1.1pre18 (protocol 17.7)" (no build date)."""
+    match = TINC_VERSION.search(version_output)
+    if match is None:
+        first = version_output.strip().splitlines()
+        return first[0] if first else None
+    return f"tinc {match.group(1)} (protocol {match.group(2)})"
+
+
+def public_key_material(host_file: str) -> str:
+    """The key lines of a host file written by key generation: an Ed25519PublicKey line
+    (tinc 1.1) and the RSA PEM block, without the Name/Address lines around them."""
+    lines = [line for line in host_file.splitlines() if line.startswith("Ed25519PublicKey")]
+    if "-----BEGIN" in host_file:
+        lines.append(host_file[host_file.index("-----BEGIN"):].strip())
+    return "\n".join(lines)
 
 
 def render_tinc_conf(name: str, interface: str, mode: str, port: int, connect_to: str | None,
@@ -39,6 +66,16 @@ class TincAdapter(VpnAdapter):
     requirements = (TINCD,)
     version_argv = ("tincd", "--version")
 
+    def version(self, host: Host) -> str | None:
+        result = host.run(list(self.version_argv), timeout=10)
+        return describe_version(result.stdout or result.stderr)
+
+    def details(self) -> dict[str, str]:
+        return {"keys": self.key_kind} if self.key_kind else {}
+
+    #: Which keys the hosts got, hence which protocol: set at deploy.
+    key_kind: str | None = None
+
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {host: static_overlay_address(self.settings, ctx.hosts, host)
                 for host in ctx.hosts}
@@ -63,9 +100,15 @@ class TincAdapter(VpnAdapter):
                 None if name == hub else hub,
                 self._option("cipher", "aes-256-cbc"), self._option("digest", "sha256"),
             ))
-            host.succeed(["tincd", "-c", str(config_dir), "-K2048"], input_text="")
+            if host.which(TINC_CLI):
+                host.succeed([TINC_CLI, "-c", str(config_dir), "--batch", "generate-keys",
+                              "2048"], input_text="")
+                self.key_kind = "RSA + Ed25519 (tinc 1.1 protocol, SPTPS)"
+            else:
+                host.succeed(["tincd", "-c", str(config_dir), "-K2048"], input_text="")
+                self.key_kind = "RSA (tinc 1.0 protocol)"
             generated = host.read_file(config_dir / "hosts" / name).decode()
-            public_keys[name] = generated[generated.index("-----BEGIN"):]
+            public_keys[name] = public_key_material(generated)
             host.write_file(config_dir / "tinc-up", render_tinc_up(
                 addresses[name], prefix_length(self.settings), self.settings.mtu), mode=0o700)
         for name in ctx.hosts:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from harness.hosts.base import Host
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext
 
 YGGDRASIL = BinaryRequirement("yggdrasil", nix="yggdrasil", debian="yggdrasil")
@@ -14,6 +15,24 @@ YGGDRASIL = BinaryRequirement("yggdrasil", nix="yggdrasil", debian="yggdrasil")
 def peers_of(hosts: list[str], host: str) -> list[str]:
     """Each pair peers once: a host dials every host before it in ring order."""
     return hosts[: hosts.index(host)]
+
+
+def public_key_of(generated: dict[str, Any]) -> str:
+    """The node's public key (hex). Yggdrasil 0.4 wrote it into the generated config; 0.5
+    writes only the ed25519 ``PrivateKey``, whose second half is the public key."""
+    if "PublicKey" in generated:
+        return str(generated["PublicKey"])
+    private = str(generated["PrivateKey"])
+    if len(private) != 128:
+        raise ValueError("yggdrasil -genconf printed no 128-hex PrivateKey")
+    return private[64:]
+
+
+def describe_version(version_output: str) -> str | None:
+    """``yggdrasil -version`` prints "Build name:" and "Build version:" lines."""
+    fields = dict(line.split(":", 1) for line in version_output.splitlines() if ":" in line)
+    version = fields.get("Build version", "").strip()
+    return f"yggdrasil {version}" if version else None
 
 
 def render_config(generated: dict[str, Any], *, listen: str, peers: list[str],
@@ -38,6 +57,10 @@ class YggdrasilAdapter(VpnAdapter):
     requirements = (YGGDRASIL,)
     version_argv = ("yggdrasil", "-version")
 
+    def version(self, host: Host) -> str | None:
+        result = host.run(list(self.version_argv), timeout=10)
+        return describe_version(result.stdout or result.stderr)
+
     addresses: dict[str, str]
 
     def deploy(self, ctx: VpnContext) -> None:
@@ -46,7 +69,7 @@ class YggdrasilAdapter(VpnAdapter):
         for name in ctx.hosts:
             generated[name] = json.loads(ctx.host(name).succeed(["yggdrasil", "-genconf",
                                                                   "-json"]))
-        keys = {name: str(config["PublicKey"]) for name, config in generated.items()}
+        keys = {name: public_key_of(config) for name, config in generated.items()}
         self.addresses = {}
         for name in ctx.hosts:
             host = ctx.host(name)
