@@ -14,11 +14,11 @@ TOOL_TIMEOUT_S = 120.0
 
 WG = BinaryRequirement("wg", nix="wireguard-tools", debian="wireguard-tools")
 NEBULA_CERT = BinaryRequirement("nebula-cert", nix="nebula", debian="nebula")
-TINCD = BinaryRequirement("tincd", nix="tinc (1.0, not tinc_pre)", debian="tinc")
+TINCD = BinaryRequirement("tincd", nix="tinc", debian="tinc")
 VPNCLOUD = BinaryRequirement(
     "vpncloud", nix="vpncloud",
-    build_hint="or `scripts/build-extra-vpns.sh --only vpncloud`, then put "
-               "/opt/vpn-bench-extra/bin on PATH")
+    build_hint="or `scripts/build-vpns.sh --only vpncloud`, then put "
+               "/opt/vpn-bench/bin on PATH")
 OPENSSL = BinaryRequirement("openssl", nix="openssl", debian="openssl")
 YGGDRASIL = BinaryRequirement("yggdrasil", nix="yggdrasil", debian="yggdrasil")
 

@@ -28,7 +28,7 @@ from harness.settings.addressing import coordinator
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
 from harness.waiting import wait_until
 
-_BUILD = "scripts/build-extra-vpns.sh --only {}"
+_BUILD = "scripts/build-vpns.sh --only {}"
 HEADSCALE = BinaryRequirement("headscale", nix="headscale", build_hint=_BUILD.format("headscale"))
 TAILSCALED = BinaryRequirement("tailscaled", nix="tailscale", build_hint=_BUILD.format("tailscale"))
 TAILSCALE = BinaryRequirement("tailscale", nix="tailscale", build_hint=_BUILD.format("tailscale"))

@@ -27,7 +27,7 @@ from harness.settings.models import VpnSettings
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
 
 VPNCLOUD = BinaryRequirement("vpncloud", nix="vpncloud",
-                             build_hint="scripts/build-extra-vpns.sh --only vpncloud")
+                             build_hint="scripts/build-vpns.sh --only vpncloud")
 
 #: The address vpncloud's own-address lookup connects to (net.rs, get_ip).
 ADDRESS_LOOKUP_TARGET = "8.8.8.8/32"
