@@ -299,7 +299,7 @@ vendor_hyprspace() {
   (
     go_env local
     cd "$SRC" || exit 1
-    run_step "generate schema" "$repo/scripts/hyprspace-schema.sh" "$SRC" \
+    run_step "generate schema" "$repo/scripts/hyprspace/generate-schema.sh" "$SRC" \
       || fail "could not generate schema/config_generated.go" || exit 1
     run_step "go build" timeout "$BUILD_TIMEOUT" go build -trimpath \
       -ldflags "-X github.com/hyprspace/hyprspace/cli.appVersion=$version" -o "$stage/bin/hyprspace" . \
