@@ -22,7 +22,7 @@ VPN_BIN := $(VPN_PREFIX)/bin
 BENCH_PATH := $(VPN_BIN):$(PATH)
 # The harness reads failed-build records from here (harness/vpns/builds.py).
 export VPN_BENCH_PREFIX := $(VPN_PREFIX)
-BUILD_VPNS := scripts/build-vpns.sh --prefix $(VPN_PREFIX) --vendor $(VPN_VENDOR)
+BUILD_VPNS := PATH="$(dir $(GO)):$$PATH" scripts/build-vpns.sh --prefix $(VPN_PREFIX) --vendor $(VPN_VENDOR)
 
 .PHONY: setup vpn-daemons bench vpns extras test lint unit clean-testbeds
 

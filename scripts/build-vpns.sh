@@ -23,6 +23,8 @@ set -uo pipefail
 if [[ -z "${BUILD_VPNS_NICE-}" ]]; then export BUILD_VPNS_NICE=1; exec nice -n 10 "$0" "$@"; fi
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Where Go's and Rust's installers put the toolchains, for shells that lack them on PATH.
+PATH="$PATH:/usr/local/go/bin:${HOME:-/root}/.cargo/bin"
 versions_file="$repo/vpn-configs/versions.toml"
 prefix="${VPN_BENCH_PREFIX:-/opt/vpn-bench}"
 vendor="${VPN_BENCH_VENDOR:-$repo/../shared/vendor}"
