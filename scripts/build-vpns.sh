@@ -19,6 +19,9 @@
 # Exit codes: 0 all selected builds present, 1 some failed (listed at the end),
 #             2 bad arguments or an unreadable versions file.
 set -uo pipefail
+# The whole script is one compound command: bash reads it completely before running it, so
+# editing the file while a build runs cannot derail that build.
+{
 # The machines are shared: compile at low priority.
 if [[ -z "${BUILD_VPNS_NICE-}" ]]; then export BUILD_VPNS_NICE=1; exec nice -n 10 "$0" "$@"; fi
 
@@ -285,7 +288,13 @@ vendor_mycelium() {
       step="verify"
       grep -E "^[0-9a-f]{64}  $bundle\$" "$vendor/SHA256SUMS" | (cd "$vendor" && sha256sum -c --status) \
         || fail "$bundle missing from $vendor or not matching SHA256SUMS" || exit 1
-      export "GIT_CONFIG_KEY_$i=url.$vendor/$bundle.insteadOf" "GIT_CONFIG_VALUE_$i=$url"
+      # A bare clone (it has a HEAD, which cargo's fetch asks for) of the bundle.
+      local mirror="$CACHE/git/${bundle%.bundle}.git"
+      rm -rf "$mirror"
+      run_step "clone bundle" git clone --quiet --bare \
+        --branch "$(field "$name" git_bundle_branch)" "$vendor/$bundle" "$mirror" \
+        || fail "cannot clone $bundle" || exit 1
+      export "GIT_CONFIG_KEY_$i=url.file://$mirror.insteadOf" "GIT_CONFIG_VALUE_$i=$url"
       i=$((i + 1))
     done
     export GIT_CONFIG_COUNT=$i
@@ -368,3 +377,5 @@ if [[ ${#failures[@]} -gt 0 ]]; then
   exit 1
 fi
 say "done in $((SECONDS - started))s; binaries in $BIN"
+exit 0
+}
