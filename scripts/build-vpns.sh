@@ -175,7 +175,7 @@ build_go() {
     if [[ -n "$(field "$name" go_local_list)" ]]; then
       export GOPROXY="file://$GOMODCACHE/cache/download,$GOPROXY"
     fi
-    [[ -z "$(field "$name" go_nosumdb)" ]] || export GONOSUMDB="$(field "$name" go_nosumdb)"
+    GONOSUMDB="$(field "$name" go_nosumdb)"; export GONOSUMDB
     if [[ -z "$(field "$name" go_replace)" ]]; then
       # `go install m@v`: exactly upstream's go.mod/go.sum, and `go version -m` says m@v.
       for p in $(field "$name" packages); do
@@ -252,7 +252,7 @@ vendor_tinc() {
   local v=$version
   sed -i "s/m4_esyscmd_s((git describe || echo UNKNOWN) | sed 's\/release-\/\/')/[$v]/" "$SRC/configure.ac"
   grep -q "AC_INIT(\[tinc\], \[$v\])" "$SRC/configure.ac" \
-    || { step=patch; fail "configure.ac has no 'git describe' version line to replace"; return 1; }
+    || { step="patch"; fail "configure.ac has no 'git describe' version line to replace"; return 1; }
   (
     cd "$SRC" || exit 1
     run_step autoreconf autoreconf -fsi || fail "autoreconf failed (Debian packages autoconf, automake)" || exit 1
