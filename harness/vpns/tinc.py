@@ -157,6 +157,7 @@ class TincAdapter(VpnAdapter):
                 name, interface, options["mode"], port, None if name == hub else hub,
                 options["cipher"], options["digest"],
             ))
+            host.make_dir(config_dir / "hosts")
             if host.which(TINC_CLI):
                 host.succeed([TINC_CLI, "-c", str(config_dir), "--batch", "generate-keys",
                               "2048"], input_text="")
