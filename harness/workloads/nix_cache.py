@@ -308,14 +308,12 @@ def prepare_cache(host: Host, params: NixCacheParams) -> PreparedCache:
     ready = base / "ready"
     if not host.exists(ready):
         host.remove(base)
-        secret = host.succeed(["nix", "key", "generate-secret", "--key-name", KEY_NAME],
-                              timeout=30)
-        host.write_file(base / "secret.key", secret)
         host.write_file(base / "conf" / "nix.conf", nix_conf(None))
         host.write_file(base / "closure.export", export_stream(closure))
         b = shlex.quote(str(base))
         host.succeed(["sh", "-c", _private_env(base)
-                      + f"nix-store --store {b}/src --import < {b}/closure.export >/dev/null && "
+                      + f"umask 077 && nix key generate-secret --key-name {KEY_NAME} "
+                      f"> {b}/secret.key && nix-store --store {b}/src --import < {b}/closure.export >/dev/null && "
                       f"nix copy --from {b}/src --to "
                       f"'file://{base}/cache?secret-key={base}/secret.key&compression=none' "
                       f"{shlex.quote(closure.root)} && "
