@@ -313,7 +313,8 @@ def prepare_cache(host: Host, params: NixCacheParams) -> PreparedCache:
         b = shlex.quote(str(base))
         host.succeed(["sh", "-c", _private_env(base)
                       + f"umask 077 && nix key generate-secret --key-name {KEY_NAME} "
-                      f"> {b}/secret.key && nix-store --store {b}/src --import < {b}/closure.export >/dev/null && "
+                      f"> {b}/secret.key && "
+                      f"nix-store --store {b}/src --import < {b}/closure.export >/dev/null && "
                       f"nix copy --from {b}/src --to "
                       f"'file://{base}/cache?secret-key={base}/secret.key&compression=none' "
                       f"{shlex.quote(closure.root)} && "
@@ -368,9 +369,9 @@ class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
         started = now()
         measurement = Measurement(link, Status.FAILED, started, started)
         for host in (source, target):
-            missing = [b for b in self.binaries if host.which(b) is None]
-            if missing:
-                measurement.error = f"not runnable on {host.name}: missing {', '.join(missing)}"
+            reason = self.unavailable_reason(host)
+            if reason:
+                measurement.error = f"{host.name}: {reason}"
                 measurement.ended_at = now()
                 return measurement
         address = ctx.addresses[link.target]
