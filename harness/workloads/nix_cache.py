@@ -40,6 +40,9 @@ from harness.workloads.base import (
 )
 
 SERVER = "vpb-http-serve"
+#: Where modules/common.nix (``vpnBench.binaryCache.enable``) serves and keeps its key.
+HARMONIA_PUBLIC_KEY = PurePosixPath("/var/lib/vpn-bench/harmonia-cache.pub")
+HARMONIA_PORT = 5000
 KEY_NAME = "vpb-nix-cache-1"
 #: Marker of one run's result line in the client script's output.
 RUN_TAG = "vpb-nix-cache-run"
@@ -288,22 +291,35 @@ def client_script(work: PurePosixPath, url: str, root: str, params: NixCachePara
 
 @dataclass(frozen=True)
 class PreparedCache:
-    directory: PurePosixPath
+    #: "vpb-http-serve" (started per link over ``directory``) or "harmonia" (always running).
+    server: str
+    port: int
     public_key: str
     root: str
     paths_count: int
     nar_bytes: int
+    directory: PurePosixPath | None = None
 
 
 def _cache_key(params: NixCacheParams) -> str:
     return f"s{params.seed}-n{params.paths_count}-b{round(params.total_size_mb * _MB)}"
 
 
+def harmonia_serves(host: Host) -> bool:
+    """True on a NixOS host of modules/common.nix with ``binaryCache.enable``: harmonia
+    listens on :5000 and its public key is where the module puts it."""
+    return host.exists(HARMONIA_PUBLIC_KEY) and _listening(host, HARMONIA_PORT)
+
+
 def prepare_cache(host: Host, params: NixCacheParams) -> PreparedCache:
-    """Generate, import, sign and write the binary cache on ``host`` unless a cache for the
-    same generator parameters is already there (kept under the host's state_dir)."""
+    """The closure served from ``host``: imported into its Nix store for harmonia when
+    harmonia serves there, else generated, imported, signed and written to a ``file://``
+    binary cache for vpb-http-serve; either once per generator parameters (a marker under
+    the host's state_dir)."""
     closure = generate_closure(params.seed, params.paths_count,
                                round(params.total_size_mb * _MB))
+    if harmonia_serves(host):
+        return _prepare_harmonia(host, params, closure)
     base = host.state_dir / "nix_cache" / _cache_key(params)
     ready = base / "ready"
     if not host.exists(ready):
@@ -323,8 +339,27 @@ def prepare_cache(host: Host, params: NixCacheParams) -> PreparedCache:
                      timeout=600)
         host.write_file(ready, closure.root + "\n")
     public_key = host.read_text(base / "public.key").strip()
-    return PreparedCache(base / "cache", public_key, closure.root, params.paths_count,
-                         closure.nar_bytes)
+    return PreparedCache(SERVER, params.port, public_key, closure.root, params.paths_count,
+                         closure.nar_bytes, directory=base / "cache")
+
+
+def _prepare_harmonia(host: Host, params: NixCacheParams, closure: Closure) -> PreparedCache:
+    """Import the closure into the host's own store (through its daemon, as root) with a GC
+    root under state_dir; harmonia signs the narinfos with its key as it serves them.
+    Not verified here (no NixOS): written from the harmonia module's documented defaults."""
+    base = host.state_dir / "nix_cache" / f"harmonia-{_cache_key(params)}"
+    b = shlex.quote(str(base))
+    if not host.exists(base / "ready"):
+        host.remove(base)
+        host.write_file(base / "closure.export", export_stream(closure))
+        host.succeed(["sh", "-c", f"nix-store --import < {b}/closure.export >/dev/null && "
+                      f"nix-store --realise {shlex.quote(closure.root)} "
+                      f"--add-root {b}/gcroot >/dev/null && rm -f {b}/closure.export"],
+                     timeout=600)
+        host.write_file(base / "ready", closure.root + "\n")
+    public_key = host.read_text(HARMONIA_PUBLIC_KEY).strip()
+    return PreparedCache("harmonia", HARMONIA_PORT, public_key, closure.root,
+                         params.paths_count, closure.nar_bytes)
 
 
 def _listening(host: Host, port: int) -> bool:
@@ -351,7 +386,7 @@ def start_server(host: Host, directory: PurePosixPath, address: str, port: int,
 
 class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
     name = "nix_cache"
-    binaries = ("nix", "nix-store", SERVER, "timeout", "ss")
+    binaries = ("nix", "nix-store", "timeout", "ss")
     minimum_timeout_s = 60.0
     params_model = NixCacheParams
     metrics_model = NixCacheMetrics
@@ -380,12 +415,13 @@ class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
             if target.name not in caches:
                 caches[target.name] = prepare_cache(target, params)
             cache = caches[target.name]
-            server = start_server(target, cache.directory, address, params.port,
-                                  max_seconds=ctx.timeout_s + 60)
+            if cache.directory is not None:
+                server = start_server(target, cache.directory, address, cache.port,
+                                      max_seconds=ctx.timeout_s + 60)
             work = source.state_dir / "nix_cache" / f"client-{link.target}"
             source.remove(work)
             source.write_file(work / "conf" / "nix.conf", nix_conf(cache.public_key))
-            script = client_script(work, cache_url(address, params.port), cache.root, params)
+            script = client_script(work, cache_url(address, cache.port), cache.root, params)
             command = ["sh", "-c", script]
             measurement.command = command
             result = source.run(command, timeout=ctx.timeout_s)
@@ -393,13 +429,14 @@ class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
             try:
                 measurement.metrics = parse_runs(
                     result.stdout, runs=params.runs, paths_expected=cache.paths_count,
-                    nar_bytes=cache.nar_bytes, server=SERVER)
+                    nar_bytes=cache.nar_bytes, server=cache.server)
                 measurement.status = Status.OK
             except NixCacheError as error:
                 measurement.status = Status.TIMEOUT if result.timed_out else Status.FAILED
                 measurement.error = f"{error}; {result.stderr.strip()[-400:]}".strip("; ")
-                measurement.log_tails = {link.source: result.stderr[-2000:],
-                                         link.target: server.log_tail(20)}
+                measurement.log_tails = {link.source: result.stderr[-2000:]}
+                if server is not None:
+                    measurement.log_tails[link.target] = server.log_tail(20)
         except (CommandFailed, WaitFailed) as error:
             measurement.error = str(error)[-600:]
             if server is not None:
@@ -409,6 +446,13 @@ class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
                 server.stop(timeout=3.0)
         measurement.ended_at = now()
         return measurement
+
+    def unavailable_reason(self, host: Host) -> str | None:
+        """The Nix tools, and a server: harmonia (NixOS module) or vpb-http-serve."""
+        reason = super().unavailable_reason(host)
+        if reason is None and host.which(SERVER) is None and not harmonia_serves(host):
+            reason = f"not runnable here: missing {SERVER} (and harmonia does not serve here)"
+        return reason
 
     def nominal_duration_s(self, params: NixCacheParams, links: int) -> float:
         # About 20 MB/s per run on a loaded machine, plus Nix's own start-up per run.

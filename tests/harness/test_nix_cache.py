@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from harness.hosts.fake import FakeHost
+from harness.hosts.fake import FakeHost, Reply, Rules
 from harness.workloads.nix_cache import (
+    HARMONIA_PUBLIC_KEY,
     NixCacheError,
     NixCacheParams,
     NixCacheWorkload,
@@ -24,6 +25,7 @@ from harness.workloads.nix_cache import (
     nix_base32,
     nix_conf,
     parse_runs,
+    prepare_cache,
 )
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "nix_cache"
@@ -142,7 +144,10 @@ def test_cache_url_brackets_ipv6() -> None:
 def test_a_missing_tool_makes_it_unavailable_not_a_crash() -> None:
     host = FakeHost("lom", programs={"nix", "nix-store", "timeout", "ss"})
     assert NixCacheWorkload().unavailable_reason(host) == \
-        "not runnable here: missing vpb-http-serve"
+        "not runnable here: missing vpb-http-serve (and harmonia does not serve here)"
+    no_nix = FakeHost("luna", programs={"vpb-http-serve", "timeout", "ss"})
+    assert NixCacheWorkload().unavailable_reason(no_nix) == \
+        "not runnable here: missing nix, nix-store"
     everything = FakeHost("yuki")
     assert NixCacheWorkload().unavailable_reason(everything) is None
 
@@ -167,3 +172,21 @@ def test_real_nix_imports_the_closure_with_its_references(tmp_path: Path) -> Non
                                 text=True, timeout=30)
     assert set(requisites.stdout.split()) == {p.path for p in closure.paths}
     subprocess.run(["chmod", "-R", "u+w", store], check=True)
+
+
+def test_a_harmonia_host_serves_the_closure_from_its_own_store() -> None:
+    """Harmonia mode's command sequence (NixOS hosts; no NixOS here, so a fake host)."""
+    rules = Rules().on("ss", reply=Reply(stdout="LISTEN 0 4096 *:5000 *:*\n"))
+    rules.on("sh", "-c", reply=Reply())
+    host = FakeHost("yuki", rules)
+    host.write_file(HARMONIA_PUBLIC_KEY, "vpn-bench-yuki-1:abc=\n")
+    params = NixCacheParams(paths_count=4, total_size_mb=0.1)
+    cache = prepare_cache(host, params)
+    assert (cache.server, cache.port, cache.directory) == ("harmonia", 5000, None)
+    assert cache.public_key == "vpn-bench-yuki-1:abc=" and cache.paths_count == 4
+    scripts = [argv[-1] for argv in host.commands("sh", "-c")]
+    assert len(scripts) == 1
+    assert "nix-store --import <" in scripts[0] and "--store" not in scripts[0]
+    assert f"--realise {cache.root} --add-root" in scripts[0]
+    assert prepare_cache(host, params) == cache
+    assert len(host.commands("sh", "-c")) == 1, "imported once per generator parameters"

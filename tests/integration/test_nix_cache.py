@@ -91,6 +91,7 @@ def test_client_refuses_a_foreign_signed_or_unsigned_cache(testbed: LocalTestbed
     params = NixCacheParams(paths_count=5, total_size_mb=0.2, runs=1, warmup_runs=0)
     source, target = testbed.host("lom"), testbed.host("yuki")
     cache = prepare_cache(target, params)
+    assert cache.server == SERVER and cache.directory is not None
     address = testbed.lan_address("yuki")
     server = start_server(target, cache.directory, address, params.port, max_seconds=300)
     url = cache_url(address, params.port)
