@@ -437,8 +437,15 @@ class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
                 measurement.log_tails = {link.source: result.stderr[-2000:]}
                 if server is not None:
                     measurement.log_tails[link.target] = server.log_tail(20)
-        except (CommandFailed, WaitFailed) as error:
-            measurement.error = str(error)[-600:]
+        except CommandFailed as error:
+            result = error.result
+            what = "timed out" if result.timed_out else f"exited {result.returncode}"
+            step = "preparing the binary cache" if error.host == target.name else "client setup"
+            tail = (result.stderr.strip() or result.stdout.strip())[-400:]
+            measurement.error = f"{step} on {error.host} {what}: {tail}"
+            measurement.log_tails = {error.host: result.stderr[-2000:]}
+        except WaitFailed as error:
+            measurement.error = str(error)
             if server is not None:
                 measurement.log_tails = {link.target: server.log_tail(20)}
         finally:
