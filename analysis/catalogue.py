@@ -87,6 +87,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _spec("quic.throughput_mbps", "quic", "Mbit/s", "mean", "QUIC bulk throughput"),
     _spec("nix_cache.time_s", "nix_cache", "s", "mean",
           "time to copy the closure from the peer's binary cache (mean of timed runs)"),
+    _spec("nix_cache.throughput_mbps", "nix_cache", "Mbit/s", "mean",
+          "closure NAR bytes over the mean copy time (Nix client, peer's binary cache)"),
     _spec("rist.quality_pct", "rist", "%", "mean", "librist receiver link quality"),
     _spec("rist.packets_lost", "rist", "packets/s", "mean",
           "RIST packets lost per second at the receiver"),

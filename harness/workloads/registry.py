@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from harness.records.models import ResultRecord
 from harness.workloads.base import Workload, WorkloadMetrics, WorkloadParams
+from harness.workloads.nix_cache import NixCacheWorkload
 from harness.workloads.parallel_tcp import ParallelTcpWorkload
 from harness.workloads.ping import PingWorkload
 from harness.workloads.tcp import TcpWorkload
@@ -21,6 +22,7 @@ WORKLOADS: dict[str, Workload[Any, Any]] = {workload.name: workload for workload
     TcpWorkload(),
     UdpWorkload(),
     PingWorkload(),
+    NixCacheWorkload(),
 )}
 
 #: Every test, in run order (also the default selection).

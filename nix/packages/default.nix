@@ -37,6 +37,7 @@ let
     mycelium
     ffmpeg-headless
     librist
+    nix # nix_cache workload client (the server is harmonia or vpn-bench's vpb-http-serve)
     vpb-linkemu
   ];
 

@@ -8,6 +8,7 @@ import pytest
 
 from harness.records.models import Status
 from harness.records.store import RunStore
+from harness.workloads.nix_cache import NixCacheMetrics
 from harness.workloads.ping import PingMetrics
 from harness.workloads.registry import TEST_NAMES, metrics_of
 from harness.workloads.tcp import TcpMetrics
@@ -41,6 +42,10 @@ def test_internal_run_writes_ok_records_for_every_cell(tmp_path: Path) -> None:
         elif record.test == "udp":
             assert isinstance(metrics, UdpMetrics)
             assert metrics.receiver_bps > 1e6 and metrics.blksize_bytes > 0
+        elif record.test == "nix_cache":
+            assert isinstance(metrics, NixCacheMetrics)
+            assert metrics.paths_present == metrics.paths_expected == 20
+            assert len(metrics.run_times_s) == 2
         else:
             assert isinstance(metrics, PingMetrics)
             assert metrics.received == 5 and len(metrics.samples_ms) == 5
@@ -51,7 +56,7 @@ def test_internal_run_writes_ok_records_for_every_cell(tmp_path: Path) -> None:
     assert overlap, "parallel links must run at the same time"
 
     manifest = RunStore.open_existing(run_dir).manifest
-    assert manifest.complete and len(manifest.records) == 12
+    assert manifest.complete and len(manifest.records) == 3 * len(TEST_NAMES)
     phases = {p.phase for p in manifest.phases}
     assert {"setup", "deploy", "tunnel_wait", "benchmark", "teardown"} <= phases
     assert manifest.metadata["kernel"]
