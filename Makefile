@@ -7,6 +7,9 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 LINKEMU_DIR := harness/impairment/linkemu
 LINKEMU := $(BIN)/vpb-linkemu
 LINKEMU_SOURCES := $(shell find $(LINKEMU_DIR) -name '*.go' -o -name go.mod)
+QUIC_DIR := harness/workloads/quic_tool
+QUIC := $(BIN)/vpb-quic
+QUIC_SOURCES := $(shell find $(QUIC_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 RESULTS ?= results
 # A short bench: every VPN runnable here, baseline and the high impairment profile,
 # a few seconds per test (the defaults of `vpn-bench run` are 30 s and 100 pings).
@@ -17,7 +20,7 @@ BENCH_PATH := $(if $(wildcard $(EXTRA_BIN)),$(EXTRA_BIN):)$(PATH)
 
 .PHONY: setup bench extras test lint unit clean-testbeds
 
-setup: $(STAMP) $(LINKEMU)
+setup: $(STAMP) $(LINKEMU) $(QUIC)
 
 $(STAMP): pyproject.toml .ci/apt-packages scripts/install-system-packages.sh
 	scripts/install-system-packages.sh .ci/apt-packages
@@ -32,6 +35,12 @@ $(LINKEMU): $(LINKEMU_SOURCES) | $(STAMP)
 	  "(set GO=/path/to/go; https://go.dev/dl)" >&2; exit 1; }
 	cd $(LINKEMU_DIR) && $(GO) build -trimpath -o $(abspath $(LINKEMU)) ./cmd/vpb-linkemu
 
+# The QUIC workload's tool (quic-go, versions pinned in go.mod/go.sum, from the Go proxy).
+$(QUIC): $(QUIC_SOURCES) | $(STAMP)
+	@test -x "$(GO)" || { echo "error: Go >= 1.26 is needed to build vpb-quic" \
+	  "(set GO=/path/to/go; https://go.dev/dl)" >&2; exit 1; }
+	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) build -trimpath -o $(abspath $(QUIC)) ./cmd/vpb-quic
+
 bench: setup
 	PATH="$(BENCH_PATH)" $(BIN)/vpn-bench run --out $(RESULTS) $(BENCH_ARGS)
 
@@ -43,12 +52,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	cd $(LINKEMU_DIR) && $(GO) vet ./...
+	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) vet ./...
 
 unit: setup
 	$(BIN)/pytest -q -m "not root"
 
 test: lint
 	cd $(LINKEMU_DIR) && $(GO) test -count=1 ./...
+	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) test -count=1 ./...
 	$(BIN)/pytest -q
 
 clean-testbeds: setup

@@ -38,6 +38,11 @@ def print_list(console: Console) -> None:
         table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
     console.print(table)
     console.print("tests: " + ", ".join(TEST_NAMES))
+    machine = LocalMachine()
+    for test in TEST_NAMES:
+        reason = WORKLOADS[test].unavailable_reason(machine)
+        if reason:
+            console.print(f"test {test}: not runnable here: {reason}", markup=False)
     params = Table(title="Workload parameters (--param TEST.PARAMETER=VALUE, or the "
                          "plan file's \\[test.<name>] table)")
     for column in ("test", "parameter", "default", "valid", "meaning"):
@@ -93,4 +98,8 @@ def print_doctor(console: Console) -> int:
     console.print(table)
     console.print("workloads need: " + ", ".join(
         sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))
+    for test, workload in WORKLOADS.items():
+        reason = workload.unavailable_reason(machine)
+        console.print(f"test {test}: " + (f"not runnable here: {reason}" if reason else "ok"),
+                      markup=False)
     return 1 if problems else 0

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.hosts.base import Host
 from harness.records.models import CpuUsage, Status
 from harness.testbed.base import Testbed
 from harness.topology import Link
@@ -117,6 +118,12 @@ class Workload(ABC, Generic[P, M]):
     @abstractmethod
     def summary(self, metrics: M) -> str:
         """One short line for the progress display."""
+
+    def unavailable_reason(self, host: Host) -> str | None:
+        """Why this workload cannot run on ``host`` (None when it can): by default a tool of
+        ``binaries`` missing from its PATH. The CLI shows it; the runner fails the cells."""
+        missing = [binary for binary in self.binaries if host.which(binary) is None]
+        return f"{', '.join(missing)} not found on {host.name}" if missing else None
 
     def context(self, testbed: Testbed, addresses: dict[str, str], params: WorkloadParams,
                 timeout_s: float) -> WorkloadContext[P]:

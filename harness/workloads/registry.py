@@ -13,6 +13,7 @@ from harness.records.models import ResultRecord
 from harness.workloads.base import Workload, WorkloadMetrics, WorkloadParams
 from harness.workloads.parallel_tcp import ParallelTcpWorkload
 from harness.workloads.ping import PingWorkload
+from harness.workloads.quic import QuicWorkload
 from harness.workloads.tcp import TcpWorkload
 from harness.workloads.udp import UdpWorkload
 
@@ -21,6 +22,7 @@ WORKLOADS: dict[str, Workload[Any, Any]] = {workload.name: workload for workload
     TcpWorkload(),
     UdpWorkload(),
     PingWorkload(),
+    QuicWorkload(),
 )}
 
 #: Every test, in run order (also the default selection).
