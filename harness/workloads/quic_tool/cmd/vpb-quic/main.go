@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -32,7 +33,18 @@ func usage() {
 	os.Exit(2)
 }
 
+// singleThreaded runs the Go scheduler on one OS thread unless GOMAXPROCS says otherwise.
+// quic-go hands every packet between goroutines; on a 2-core machine with client and server
+// side by side, spreading them over threads costs more in wake-ups than it gains (measured on
+// loopback: about 1.0 Gbit/s with two threads against 1.3 to 2.0 with one).
+func singleThreaded() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+}
+
 func main() {
+	singleThreaded()
 	if len(os.Args) < 2 {
 		usage()
 	}

@@ -167,12 +167,12 @@ type Sample struct {
 
 // Bulk is the one bulk transfer, client to server.
 type Bulk struct {
-	SentBytes      uint64  `json:"sent_bytes"`
-	SenderSeconds  float64 `json:"sender_seconds"`
-	ReceivedBytes  uint64  `json:"received_bytes"`
+	SentBytes       uint64  `json:"sent_bytes"`
+	SenderSeconds   float64 `json:"sender_seconds"`
+	ReceivedBytes   uint64  `json:"received_bytes"`
 	ReceiverSeconds float64 `json:"receiver_seconds"`
-	HandshakeMs    float64 `json:"handshake_ms"`
-	ThroughputMbps float64 `json:"throughput_mbps"`
+	HandshakeMs     float64 `json:"handshake_ms"`
+	ThroughputMbps  float64 `json:"throughput_mbps"`
 }
 
 func milliseconds(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e6 }
