@@ -48,6 +48,7 @@ PING_ALL_LOST = (FIXTURES / "ping" / "ipv4_all_lost.txt").read_text()
 TCP_OK = (FIXTURES / "iperf3" / "tcp_bidir_ok.json").read_text()
 UDP_OK = (FIXTURES / "iperf3" / "udp_bidir_ok.json").read_text()
 TCP_REFUSED = (FIXTURES / "iperf3" / "tcp_connection_refused.json").read_text()
+QUIC_OK = (FIXTURES / "quic" / "veth_ok.json").read_text()
 #: What iperf3 prints when its peer vanishes mid-test (the refused document, other error).
 TCP_PEER_GONE = json.dumps({**json.loads(TCP_REFUSED),
                             "error": "control socket has closed unexpectedly"})
@@ -127,6 +128,8 @@ def healthy() -> Rules:
             .on("ping", reply=Reply(stdout=PING_OK))
             .on("iperf3", "--client", reply=iperf_client)
             .on("ss", "-Htln", reply=Reply(stdout="LISTEN 0 5 0.0.0.0:5201 0.0.0.0:*\n"))
+            .on("vpb-quic", "client", reply=Reply(stdout=QUIC_OK))
+            .on("ss", "-Huln", reply=Reply(stdout="UNCONN 0 0 *:4433 *:*\n"))
             .on("ip", "-j", "link", "show", reply=Reply(stdout=IP_LINKS))
             .on("fakevpnd", "--version", reply=Reply(stdout="fakevpnd 1.2.3\n")))
 
@@ -492,7 +495,8 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
     run_dir = run(plan, factory, tmp_path, sample_cpu=True)
 
     found = records(run_dir)
-    assert len(found) == 24 and all(r.status is Status.OK for r in found.values())
+    assert len(found) == 3 * len(TEST_NAMES) * 2
+    assert all(r.status is Status.OK for r in found.values())
     for vpn in ("internal", "fakevpn"):
         tcp = metrics_as(found[(vpn, 0, "tcp", "lom->yuki")], TcpMetrics)
         assert tcp is not None and tcp.retransmits == 2570
