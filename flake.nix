@@ -50,6 +50,7 @@
             vpn-bench
             vpncloud
             vpb-linkemu
+            vpb-quic
             vpn-bench-tools
             ;
         }

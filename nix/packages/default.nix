@@ -5,6 +5,7 @@ let
   vpn-bench = pkgs.callPackage ./vpn-bench.nix { };
   vpncloud = pkgs.callPackage ./vpncloud.nix { };
   vpb-linkemu = pkgs.callPackage ./vpb-linkemu.nix { };
+  vpb-quic = pkgs.callPackage ./vpb-quic.nix { };
 
   # Every VPN binary and workload tool the harness calls. tinc is 1.0 (pkgs.tinc; tinc_pre
   # is 1.1): the harness adapter speaks the 1.0 tincd CLI. zerotierone is the build with the
@@ -36,6 +37,7 @@ let
     ffmpeg-headless
     librist
     vpb-linkemu
+    vpb-quic
   ];
 
   vpn-bench-tools = pkgs.buildEnv {
@@ -66,6 +68,7 @@ in
     vpn-bench
     vpncloud
     vpb-linkemu
+    vpb-quic
     vpn-bench-tools
     ;
   default = vpn-bench;
