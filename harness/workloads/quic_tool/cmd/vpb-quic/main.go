@@ -73,7 +73,7 @@ func server(args []string) int {
 		return 1
 	}
 	listener, err := quic.ListenAddr(net.JoinHostPort("", strconv.Itoa(*port)), tlsConf,
-		bench.Config(10*time.Second))
+		bench.ServerConfig())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vpb-quic server:", err)
 		return 1

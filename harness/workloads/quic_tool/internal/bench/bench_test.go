@@ -17,7 +17,7 @@ func TestRunOverLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	listener, err := quic.ListenAddr("127.0.0.1:0", tlsConf, Config(5*time.Second))
+	listener, err := quic.ListenAddr("127.0.0.1:0", tlsConf, ServerConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,6 +69,20 @@ func TestMTUProblem(t *testing.T) {
 		"(1192 bytes of UDP payload over IPv4)"
 	if got := MTUProblem(1220, false); got != want {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestInitialPacketSizeFitsThePath(t *testing.T) {
+	cases := []struct {
+		mtu  int
+		ipv6 bool
+		want uint16
+	}{{1500, false, 1280}, {1300, false, 1272}, {1280, true, 1232}, {1228, false, 1200},
+		{0, false, 1280}}
+	for _, c := range cases {
+		if got := InitialPacketSize(c.mtu, c.ipv6); got != c.want {
+			t.Errorf("InitialPacketSize(%d, %v) = %d, want %d", c.mtu, c.ipv6, got, c.want)
+		}
 	}
 }
 

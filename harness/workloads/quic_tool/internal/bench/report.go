@@ -46,6 +46,7 @@ func Run(ctx context.Context, options Options) Report {
 		return report
 	}
 	conf := Config(options.HandshakeTimeout)
+	conf.InitialPacketSize = InitialPacketSize(mtu, ipv6)
 	fail := func(err error) Report {
 		report.Error, report.Kind = err.Error(), "transfer"
 		var tooLong interface{ Timeout() bool }
