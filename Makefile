@@ -7,6 +7,9 @@ GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 LINKEMU_DIR := harness/impairment/linkemu
 LINKEMU := $(BIN)/vpb-linkemu
 LINKEMU_SOURCES := $(shell find $(LINKEMU_DIR) -name '*.go' -o -name go.mod)
+QUIC_DIR := harness/workloads/quic_tool
+QUIC := $(BIN)/vpb-quic
+QUIC_SOURCES := $(shell find $(QUIC_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 RESULTS ?= results
 # A short bench: every VPN runnable here, baseline and the high impairment profile,
 # a few seconds per test (the defaults of `vpn-bench run` are 30 s and 100 pings).
@@ -27,7 +30,7 @@ BUILD_VPNS := PATH="$(dir $(GO)):$$PATH" scripts/build-vpns.sh --prefix $(VPN_PR
 
 .PHONY: setup vpn-daemons bench vpns extras test lint unit clean-testbeds
 
-setup: $(STAMP) $(LINKEMU) vpn-daemons
+setup: $(STAMP) $(LINKEMU) $(QUIC) vpn-daemons
 
 # Skips what is built already (seconds when warm). A failed build does not stop the setup:
 # the script names it, and the harness lists that VPN as not runnable with the reason.
@@ -48,6 +51,12 @@ $(LINKEMU): $(LINKEMU_SOURCES) | $(STAMP)
 	  "(set GO=/path/to/go; https://go.dev/dl)" >&2; exit 1; }
 	cd $(LINKEMU_DIR) && $(GO) build -trimpath -o $(abspath $(LINKEMU)) ./cmd/vpb-linkemu
 
+# The QUIC workload's tool (quic-go, versions pinned in go.mod/go.sum, from the Go proxy).
+$(QUIC): $(QUIC_SOURCES) | $(STAMP)
+	@test -x "$(GO)" || { echo "error: Go >= 1.26 is needed to build vpb-quic" \
+	  "(set GO=/path/to/go; https://go.dev/dl)" >&2; exit 1; }
+	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) build -trimpath -o $(abspath $(QUIC)) ./cmd/vpb-quic
+
 bench: setup
 	PATH="$(BENCH_PATH)" $(BIN)/vpn-bench run --out $(RESULTS) $(BENCH_ARGS)
 
@@ -61,12 +70,14 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	cd $(LINKEMU_DIR) && $(GO) vet ./...
+	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) vet ./...
 
 unit: setup
 	PATH="$(BENCH_PATH)" $(BIN)/pytest -q -m "not root"
 
 test: lint
 	cd $(LINKEMU_DIR) && $(GO) test -count=1 ./...
+	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) test -count=1 ./...
 	PATH="$(BENCH_PATH)" $(BIN)/pytest -q
 
 clean-testbeds: setup

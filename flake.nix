@@ -52,6 +52,7 @@
             vpn-bench
             vpncloud
             vpb-linkemu
+            vpb-quic
             vpn-bench-tools
             ;
         }

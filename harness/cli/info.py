@@ -37,10 +37,12 @@ def print_list(console: Console) -> None:
         reason = reasons[name]
         table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
     console.print(table)
+    console.print("tests: " + ", ".join(TEST_NAMES))
     machine = LocalMachine()
-    console.print("tests: " + ", ".join(
-        test + (f" ({reason})" if (reason := WORKLOADS[test].unavailable_reason(machine))
-                else "") for test in TEST_NAMES), markup=False)
+    for test in TEST_NAMES:
+        reason = WORKLOADS[test].unavailable_reason(machine)
+        if reason:
+            console.print(f"test {test}: not runnable here: {reason}", markup=False)
     params = Table(title="Workload parameters (--param TEST.PARAMETER=VALUE, or the "
                          "plan file's \\[test.<name>] table)")
     for column in ("test", "parameter", "default", "valid", "meaning"):
@@ -98,6 +100,6 @@ def print_doctor(console: Console) -> int:
         sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))
     for test, workload in WORKLOADS.items():
         reason = workload.unavailable_reason(machine)
-        if reason:
-            console.print(f"workload {test}: {reason}", markup=False)
+        console.print(f"test {test}: " + (f"not runnable here: {reason}" if reason else "ok"),
+                      markup=False)
     return 1 if problems else 0

@@ -121,9 +121,9 @@ class Workload(ABC, Generic[P, M]):
 
     def unavailable_reason(self, host: Host) -> str | None:
         """Why this workload cannot run on ``host`` (None when it can): by default a tool of
-        ``binaries`` missing from its PATH."""
+        ``binaries`` missing from its PATH. The CLI shows it; the runner fails the cells."""
         missing = [binary for binary in self.binaries if host.which(binary) is None]
-        return f"not runnable here: missing {', '.join(missing)}" if missing else None
+        return f"{', '.join(missing)} not found on {host.name}" if missing else None
 
     def context(self, testbed: Testbed, addresses: dict[str, str], params: WorkloadParams,
                 timeout_s: float) -> WorkloadContext[P]:

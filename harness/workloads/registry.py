@@ -14,6 +14,7 @@ from harness.workloads.base import Workload, WorkloadMetrics, WorkloadParams
 from harness.workloads.nix_cache import NixCacheWorkload
 from harness.workloads.parallel_tcp import ParallelTcpWorkload
 from harness.workloads.ping import PingWorkload
+from harness.workloads.quic import QuicWorkload
 from harness.workloads.tcp import TcpWorkload
 from harness.workloads.udp import UdpWorkload
 
@@ -22,6 +23,7 @@ WORKLOADS: dict[str, Workload[Any, Any]] = {workload.name: workload for workload
     TcpWorkload(),
     UdpWorkload(),
     PingWorkload(),
+    QuicWorkload(),
     NixCacheWorkload(),
 )}
 

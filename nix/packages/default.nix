@@ -5,6 +5,7 @@ let
   vpn-bench = pkgs.callPackage ./vpn-bench.nix { };
   vpncloud = pkgs.callPackage ./vpncloud.nix { };
   vpb-linkemu = pkgs.callPackage ./vpb-linkemu.nix { };
+  vpb-quic = pkgs.callPackage ./vpb-quic.nix { };
 
   # Every VPN binary and workload tool the harness calls, at the versions of
   # vpn-configs/versions.toml where the overlay nix/packages/versions.nix pins them (the
@@ -39,6 +40,7 @@ let
     librist
     nix # nix_cache workload client (the server is harmonia or vpn-bench's vpb-http-serve)
     vpb-linkemu
+    vpb-quic
   ];
 
   vpn-bench-tools = pkgs.buildEnv {
@@ -69,6 +71,7 @@ in
     vpn-bench
     vpncloud
     vpb-linkemu
+    vpb-quic
     vpn-bench-tools
     ;
   default = vpn-bench;

@@ -52,6 +52,7 @@ TCP_OK = (FIXTURES / "iperf3" / "tcp_bidir_ok.json").read_text()
 UDP_OK = (FIXTURES / "iperf3" / "udp_bidir_ok.json").read_text()
 TCP_REFUSED = (FIXTURES / "iperf3" / "tcp_connection_refused.json").read_text()
 NIX_RUNS_OK = (FIXTURES / "nix_cache" / "runs-ok.txt").read_text()
+QUIC_OK = (FIXTURES / "quic" / "veth_ok.json").read_text()
 #: What iperf3 prints when its peer vanishes mid-test (the refused document, other error).
 TCP_PEER_GONE = json.dumps({**json.loads(TCP_REFUSED),
                             "error": "control socket has closed unexpectedly"})
@@ -144,6 +145,8 @@ def healthy() -> Rules:
             .on("ping", reply=Reply(stdout=PING_OK))
             .on("iperf3", "--client", reply=iperf_client)
             .on("ss", "-Htln", reply=Reply(stdout="LISTEN 0 5 0.0.0.0:5201 0.0.0.0:*\n"))
+            .on("vpb-quic", "client", reply=Reply(stdout=QUIC_OK))
+            .on("ss", "-Huln", reply=Reply(stdout="UNCONN 0 0 *:4433 *:*\n"))
             .on("ip", "-j", "link", "show", reply=Reply(stdout=IP_LINKS))
             .on("fakevpnd", "--version", reply=Reply(stdout="fakevpnd 1.2.3\n")))
 
