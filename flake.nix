@@ -19,6 +19,8 @@
         system:
         import nixpkgs {
           inherit system;
+          # The VPN daemons at the versions of vpn-configs/versions.toml.
+          overlays = [ (import ./nix/packages/versions.nix) ];
           # Only the ZeroTier network controller build (zerotierone with enableUnfree).
           config.allowUnfreePredicate = pkg: builtins.elem (nixpkgs.lib.getName pkg) [ "zerotierone" ];
         };
@@ -50,6 +52,7 @@
             vpn-bench
             vpncloud
             vpb-linkemu
+            vpb-quic
             vpn-bench-tools
             ;
         }

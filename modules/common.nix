@@ -79,6 +79,9 @@ in
   };
 
   config = {
+    # The VPN daemons at the versions of vpn-configs/versions.toml (nix/packages/versions.nix).
+    nixpkgs.overlays = [ (import ../nix/packages/versions.nix) ];
+
     assertions =
       map (message: {
         assertion = false;

@@ -11,7 +11,7 @@ pkgs.mkShell {
     pkgs.nix
     pkgs.nixfmt
     pkgs.shellcheck
-    pkgs.go
+    pkgs.go_1_26 # vpb-quic (quic-go v0.65.0) needs Go >= 1.26
     packages.vpn-bench-tools
   ];
   shellHook = ''

@@ -81,7 +81,10 @@ SECTIONS: tuple[Section, ...] = (
         "quic", "QUIC",
         "QUIC handshake time and time to first byte (lower is better), and QUIC throughput.",
         ("quic",),
-        (("QUIC time to first byte, ms", _pivot("quic.ttfb_ms", "quic")),),
+        (("QUIC handshake, ms (median of a link's short connections)",
+          _pivot("quic.handshake_ms", "quic")),
+         ("QUIC time to first byte, ms", _pivot("quic.ttfb_ms", "quic")),
+         ("QUIC bulk throughput, Mbit/s", _pivot("quic.throughput_mbps", "quic"))),
     ),
     Section(
         "nix_cache", "Nix binary cache",

@@ -8,7 +8,6 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.cli.run_command import availability, known_vpns
-from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.impairment.binary import find_linkemu
 from harness.impairment.errors import EngineUnavailable
@@ -28,12 +27,6 @@ TOOLS = {
 }
 
 
-def workload_availability(host: Host) -> list[str]:
-    """One line per workload that cannot run on ``host``, saying why."""
-    return [f"test {name}: not runnable here: {reason}" for name, workload in WORKLOADS.items()
-            if (reason := workload.unavailable_reason(host))]
-
-
 def print_list(console: Console) -> None:
     settings = known_vpns()
     reasons = availability(settings)
@@ -45,8 +38,11 @@ def print_list(console: Console) -> None:
         table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
     console.print(table)
     console.print("tests: " + ", ".join(TEST_NAMES))
-    for line in workload_availability(LocalMachine()):
-        console.print(line, markup=False)
+    machine = LocalMachine()
+    for test in TEST_NAMES:
+        reason = WORKLOADS[test].unavailable_reason(machine)
+        if reason:
+            console.print(f"test {test}: not runnable here: {reason}", markup=False)
     params = Table(title="Workload parameters (--param TEST.PARAMETER=VALUE, or the "
                          "plan file's \\[test.<name>] table)")
     for column in ("test", "parameter", "default", "valid", "meaning"):
@@ -102,6 +98,8 @@ def print_doctor(console: Console) -> int:
     console.print(table)
     console.print("workloads need: " + ", ".join(
         sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))
-    for line in workload_availability(machine):
-        console.print(line, markup=False)
+    for test, workload in WORKLOADS.items():
+        reason = workload.unavailable_reason(machine)
+        console.print(f"test {test}: " + (f"not runnable here: {reason}" if reason else "ok"),
+                      markup=False)
     return 1 if problems else 0

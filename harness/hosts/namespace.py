@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 
-from harness.hosts.base import CommandResult, Host, Process
-from harness.hosts.local_process import LocalProcess, host_environment, run_command
+from harness.hosts.local import LocalMachine
 
 
-class NamespaceHost(Host):
+class NamespaceHost(LocalMachine):
     def __init__(
         self,
         name: str,
@@ -26,14 +25,11 @@ class NamespaceHost(Host):
         mountns_path: Path,
         state_dir: Path,
     ) -> None:
-        self.name = name
+        super().__init__(name, state_dir)
         self.netns_path = netns_path
         self.mountns_path = mountns_path
-        self.state_dir = PurePosixPath(state_dir)
-        self._state_root = state_dir
-        self._processes: list[LocalProcess] = []
 
-    def _enter(self, argv: Sequence[str]) -> list[str]:
+    def _command(self, argv: Sequence[str]) -> list[str]:
         return [
             "nsenter",
             f"--net={self.netns_path}",
@@ -41,34 +37,6 @@ class NamespaceHost(Host):
             "--",
             *argv,
         ]
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        timeout: float,
-        input_text: str | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> CommandResult:
-        return run_command(
-            self._enter(argv),
-            timeout=timeout,
-            input_text=input_text,
-            env=host_environment(env),
-            display_argv=argv,
-        )
-
-    def start(
-        self,
-        argv: Sequence[str],
-        *,
-        name: str,
-        env: Mapping[str, str] | None = None,
-    ) -> Process:
-        log_path = self._state_root / "logs" / f"{name}.log"
-        process = LocalProcess(name, self._enter(argv), log_path, host_environment(env))
-        self._processes.append(process)
-        return process
 
     def _local_path(self, path: PurePosixPath) -> Path:
         resolved = Path(os.path.normpath(path))
@@ -88,22 +56,8 @@ class NamespaceHost(Host):
             handle.write(data)
         os.chmod(local, mode)
 
-    def read_file(self, path: PurePosixPath) -> bytes:
-        """Reads may go anywhere (e.g. /proc); only writes are confined to the state dir."""
-        return Path(path).read_bytes()
-
     def make_dir(self, path: PurePosixPath, mode: int = 0o700) -> None:
         self._local_path(path).mkdir(parents=True, exist_ok=True, mode=mode)
-
-    def processes(self) -> list[Process]:
-        return [process for process in self._processes if process.is_running()]
-
-    def which(self, binary: str) -> str | None:
-        """The hosts share this machine's filesystem and PATH: look up in-process."""
-        return shutil.which(binary, path=host_environment()["PATH"])
-
-    def exists(self, path: PurePosixPath) -> bool:
-        return Path(path).exists()
 
     def remove(self, path: PurePosixPath) -> None:
         local = self._local_path(path)

@@ -159,6 +159,10 @@ class _SessionRun:
             params = session.parameters[test]
             ctx = WORKLOADS[test].context(testbed, addresses, params,
                                           timeout_s=plan.timeout_s(test, params))
+            reason = _unavailable(WORKLOADS[test], testbed, unit)
+            if reason:
+                self.fail_all({test: unit}, f"not runnable here: {reason}", {})
+                continue
             with self.clock.phase("benchmark", session.vpn, session.profile):
                 for measurement in self.measure_unit(test, unit, ctx, vpn_ctx):
                     self.emit(test, measurement)
@@ -170,6 +174,14 @@ class _SessionRun:
                 self.fail_all(remaining, "VPN daemon died earlier in this session: "
                               + "; ".join(dead), self.adapter.log_tails(vpn_ctx))
                 return
+
+
+def _unavailable(workload: Workload[Any, Any], testbed: Testbed, unit: list[Link]) -> str | None:
+    """Why the workload cannot run on a host of ``unit`` (a missing tool), if it cannot."""
+    names = sorted({name for link in unit for name in (link.source, link.target)})
+    reasons = [reason for name in names
+               if (reason := workload.unavailable_reason(testbed.host(name)))]
+    return "; ".join(reasons) or None
 
 
 def _units(test: str, links: list[Link]) -> list[list[Link]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -88,3 +90,15 @@ class Backend(ABC):
     @abstractmethod
     def open(self, request: TestbedRequest) -> AbstractContextManager[Testbed]:
         """A testbed for ``request``; built on enter, torn down on exit."""
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM while a testbed tears down, so a second Ctrl-C cannot leave
+    debris (namespaces here, processes on remote hosts)."""
+    mask = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -17,6 +17,7 @@ from typing import ClassVar
 from harness.hosts.base import Host, Process
 from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
+from harness.vpns.builds import build_failures
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,9 @@ class VpnAdapter(ABC):
     def unavailable_reason(self, host: Host) -> str | None:
         """Why this VPN cannot run on ``host``, or None. Read-only commands pass
         ``LocalMachine()``, so this must start no process as root and create no namespace."""
+        failures = build_failures(self.name)
+        if failures:  # whatever else is on PATH is not the version the benchmark means
+            return "; ".join(failure.describe() for failure in failures)
         missing = self.missing_requirements(host)
         if not missing:
             return None

@@ -29,7 +29,7 @@ from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnErro
 from harness.vpns.description import VpnDescription
 from harness.waiting import wait_until
 
-_BUILD = "scripts/build-extra-vpns.sh --only {}"
+_BUILD = "scripts/build-vpns.sh --only {}"
 HEADSCALE = BinaryRequirement("headscale", nix="headscale", build_hint=_BUILD.format("headscale"),
                               version_args=("version",), daemon=True)
 TAILSCALED = BinaryRequirement("tailscaled", nix="tailscale", build_hint=_BUILD.format("tailscale"),

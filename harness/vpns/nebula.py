@@ -103,6 +103,14 @@ def knobs(settings: VpnSettings) -> Knobs:
                  listen_host=str(options.get("listen_host", "0.0.0.0")))
 
 
+def describe_version(version_output: str) -> str | None:
+    """``nebula -version`` prints "Version: 1.10.3"; the record says "nebula 1.10.3"."""
+    for line in version_output.splitlines():
+        if line.startswith("Version:"):
+            return f"nebula {line.split(':', 1)[1].strip() or '?'}"
+    return None
+
+
 def render_config(
     *,
     ca: str, cert: str, key: str,
@@ -131,6 +139,10 @@ def render_config(
 class NebulaAdapter(VpnAdapter):
     name = "nebula"
     requirements = (NEBULA, NEBULA_CERT)
+
+    def version(self, host: Host) -> str | None:
+        result = host.run(list(NEBULA.version_argv), timeout=10)
+        return describe_version(result.stdout or result.stderr)
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {host: static_overlay_address(self.settings, ctx.hosts, host)

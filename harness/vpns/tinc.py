@@ -1,13 +1,14 @@
-"""tinc 1.0 in router mode: every host holds every host file; the others ConnectTo the
+"""tinc in router mode: every host holds every host file; the others ConnectTo the
 coordinator and learn the rest through it (direct UDP follows once they know each other).
 
-Keys: an RSA pair per host from ``tincd -K`` (:func:`rsa_key_pair`, for deploy and
-``vpn-bench keys``). tinc 1.1's ``tincd`` has no ``-K`` and other key files, so
-``vpn-bench keys`` checks the version first.
+tinc 1.1 (the version the benchmark means, vpn-configs/versions.toml) gets RSA and Ed25519
+keys from ``tinc generate-keys``, so it speaks its own protocol (SPTPS); Cipher/Digest apply
+only to tinc 1.0, whose ``tincd -K`` makes the RSA pair when no ``tinc`` CLI is on PATH.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePosixPath
 
 from harness.hosts.base import Host
@@ -26,45 +27,70 @@ from harness.vpns.material import (
     run_tool,
 )
 
-TINCD = BinaryRequirement("tincd", nix="tinc (1.0, not tinc_pre)", debian="tinc", daemon=True)
+TINCD = BinaryRequirement("tincd", nix="tinc_pre", debian="tinc", daemon=True)
+TINC_CLI = "tinc"  # tinc 1.1's control program; tinc 1.0 has none
+TINC_VERSION = re.compile(r"tinc version (\S+) \(.*protocol ([0-9.]+)\)")
 RSA_BITS = 2048
 PEM_START = "-----BEGIN"
 
 
-def rsa_key_pair(host: Host, config_dir: PurePosixPath, name: str) -> tuple[str, str]:
-    """(private, public) PEM blocks from ``tincd -K`` in ``config_dir``, which must hold a
-    tinc.conf naming ``name``; both files stay there, where tincd reads them."""
+def rsa_keygen_argv(version_output: str, conf: str) -> list[str]:
+    """The command that writes ``rsa_key.priv`` and ``hosts/<Name>`` into ``conf``: tinc 1.0's
+    ``tincd -K`` or tinc 1.1's ``tinc generate-rsa-keys`` (same PEM files), by the version."""
+    first = version_output.strip().splitlines()[0] if version_output.strip() else ""
+    if first.startswith("tinc version 1.0"):
+        return ["tincd", "-c", conf, f"-K{RSA_BITS}"]
+    if first.startswith("tinc version 1.1"):
+        return [TINC_CLI, "-c", conf, "--batch", "generate-rsa-keys", str(RSA_BITS)]
+    raise KeyMaterialError(f"tincd reports {first!r}; expected tinc 1.0 or 1.1")
+
+
+def rsa_key_pair(host: Host, config_dir: PurePosixPath, name: str,
+                 version_output: str) -> tuple[str, str]:
+    """(private, public) PEM blocks in ``config_dir``, which must hold a tinc.conf naming
+    ``name``; both files stay there, where tincd reads them."""
     host.make_dir(config_dir / "hosts")
     # Empty stdin: tincd -K asks where to save and takes the default for an empty answer.
-    run_tool(host, ["tincd", "-c", str(config_dir), f"-K{RSA_BITS}"], stdin="")
+    run_tool(host, rsa_keygen_argv(version_output, str(config_dir)), stdin="")
     private = host.read_text(config_dir / "rsa_key.priv")
     public = host.read_text(config_dir / "hosts" / name)
     if PEM_START not in private or PEM_START not in public:
-        raise KeyMaterialError(f"tincd -K wrote no PEM key pair in {config_dir}")
+        raise KeyMaterialError(f"tinc key generation wrote no PEM key pair in {config_dir}")
     # tincd starts the files with an empty line; the PEM block alone is the contract.
     return private[private.index(PEM_START):], public[public.index(PEM_START):]
 
 
-def require_tinc_1_0(version_output: str) -> None:
-    first = version_output.strip().splitlines()[0] if version_output.strip() else ""
-    if not first.startswith("tinc version 1.0"):
-        raise KeyMaterialError(
-            f"tincd reports {first!r}; the tinc module needs tinc 1.0 (Debian package tinc, "
-            "Nix package tinc, not tinc_pre)")
-
-
 def generate_keys(request: KeyRequest) -> list[KeyFile]:
-    """Site material: ``secrets/<host>/tinc/rsa_key.priv``, ``public/tinc/<host>.pub``."""
+    """Site material: ``secrets/<host>/tinc/rsa_key.priv``, ``public/tinc/<host>.pub`` (RSA:
+    the NixOS module's host files carry RSA keys)."""
     vpn, machine = TincAdapter.name, request.machine
-    require_tinc_1_0(run_tool(machine, ["tincd", "--version"]))
+    version_output = run_tool(machine, ["tincd", "--version"])
     files: list[KeyFile] = []
     for host in request.hosts:
         config_dir = request.workdir / f"tinc-{host}"
         machine.write_file(config_dir / "tinc.conf", f"Name = {host}\n")
-        private, public = rsa_key_pair(machine, config_dir, host)
+        private, public = rsa_key_pair(machine, config_dir, host, version_output)
         files.append(PrivateFile(host, vpn, "rsa_key.priv", file_text(private)))
         files.append(PublicFile(vpn, f"{host}.pub", file_text(public)))
     return files
+
+
+def describe_version(version_output: str) -> str | None:
+    """``tincd --version`` -> e.g. "tinc 1.1pre18 (protocol 17.7)" (no build date)."""
+    match = TINC_VERSION.search(version_output)
+    if match is None:
+        first = version_output.strip().splitlines()
+        return first[0] if first else None
+    return f"tinc {match.group(1)} (protocol {match.group(2)})"
+
+
+def public_key_material(host_file: str) -> str:
+    """The key lines of a host file written by key generation: an Ed25519PublicKey line
+    (tinc 1.1) and the RSA PEM block, without the Name/Address lines around them."""
+    lines = [line for line in host_file.splitlines() if line.startswith("Ed25519PublicKey")]
+    if PEM_START in host_file:
+        lines.append(host_file[host_file.index(PEM_START):].strip())
+    return "\n".join(lines)
 
 
 def render_tinc_conf(name: str, interface: str, mode: str, port: int, connect_to: str | None,
@@ -101,6 +127,16 @@ class TincAdapter(VpnAdapter):
     name = "tinc"
     requirements = (TINCD,)
 
+    def version(self, host: Host) -> str | None:
+        result = host.run(list(TINCD.version_argv), timeout=10)
+        return describe_version(result.stdout or result.stderr)
+
+    def details(self) -> dict[str, str]:
+        return {"keys": self.key_kind} if self.key_kind else {}
+
+    #: Which keys the hosts got, hence which protocol: set at deploy.
+    key_kind: str | None = None
+
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {host: static_overlay_address(self.settings, ctx.hosts, host)
                 for host in ctx.hosts}
@@ -121,7 +157,16 @@ class TincAdapter(VpnAdapter):
                 name, interface, options["mode"], port, None if name == hub else hub,
                 options["cipher"], options["digest"],
             ))
-            public_keys[name] = rsa_key_pair(host, config_dir, name)[1]
+            host.make_dir(config_dir / "hosts")
+            if host.which(TINC_CLI):
+                host.succeed([TINC_CLI, "-c", str(config_dir), "--batch", "generate-keys",
+                              "2048"], input_text="")
+                self.key_kind = "RSA + Ed25519 (tinc 1.1 protocol, SPTPS)"
+            else:
+                host.succeed(["tincd", "-c", str(config_dir), "-K2048"], input_text="")
+                self.key_kind = "RSA (tinc 1.0 protocol)"
+            generated = host.read_file(config_dir / "hosts" / name).decode()
+            public_keys[name] = public_key_material(generated)
             host.write_file(config_dir / "tinc-up", render_tinc_up(
                 addresses[name], prefix_length(self.settings), self.settings.mtu), mode=0o700)
         for name in ctx.hosts:

@@ -38,10 +38,8 @@ from harness.vpns.material import (
     run_tool,
 )
 
-VPNCLOUD = BinaryRequirement(
-    "vpncloud", nix="vpncloud", daemon=True,
-    build_hint="or `scripts/build-extra-vpns.sh --only vpncloud`, then put "
-               "/opt/vpn-bench-extra/bin on PATH")
+VPNCLOUD = BinaryRequirement("vpncloud", nix="vpncloud", daemon=True,
+                             build_hint="scripts/build-vpns.sh --only vpncloud")
 
 #: The address vpncloud's own-address lookup connects to (net.rs, get_ip).
 ADDRESS_LOOKUP_TARGET = "8.8.8.8/32"

@@ -53,6 +53,20 @@ def generate_keys(request: KeyRequest) -> list[KeyFile]:
     return files
 
 
+def describe_version(kernel: bool, wireguard_go: str | None, wg_tools: str | None) -> str:
+    """Which data plane and version: "wireguard-go 0.0.20250522" or "kernel", then the
+    wg tools' version, from the first lines of ``wireguard-go --version``/``wg --version``."""
+    if kernel:
+        plane = "kernel"
+    elif wireguard_go:
+        parts = wireguard_go.split()
+        plane = f"wireguard-go {parts[1].removeprefix('v')}" if len(parts) > 1 else wireguard_go
+    else:
+        plane = "wireguard-go (not found)"
+    tools = " ".join(wg_tools.split()[:2]) if wg_tools else "wg not found"
+    return f"{plane} ({tools})"
+
+
 def render_config(private_key: str, listen_port: int, peers: list[tuple[str, str, str]]) -> str:
     """wg(8) config; ``peers`` are (public key, overlay address, endpoint)."""
     lines = ["[Interface]", f"PrivateKey = {private_key}", f"ListenPort = {listen_port}"]
@@ -79,6 +93,14 @@ class WireGuardAdapter(VpnAdapter):
             return reason
         return (f"needs wireguard-go or the wireguard kernel module (tried at run time); "
                 f"not installed: {WIREGUARD_GO.how_to_install()}")
+
+    def version(self, host: Host) -> str | None:
+        kernel = host.has_wireguard_module()
+        return describe_version(
+            kernel,
+            None if kernel else host.version_line([WIREGUARD_GO.binary, "--version"]),
+            host.version_line([WG.binary, "--version"]),
+        )
 
     def details(self) -> dict[str, str]:
         return {"data_plane": self.data_plane} if self.data_plane else {}

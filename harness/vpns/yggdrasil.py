@@ -67,6 +67,24 @@ def node_info_privacy(settings: VpnSettings) -> bool:
     return bool(settings.options.get("node_info_privacy", True))
 
 
+def public_key_of(generated: dict[str, Any]) -> str:
+    """The node's public key (hex). Yggdrasil 0.4 wrote it into the generated config; 0.5
+    writes only the ed25519 ``PrivateKey``, whose second half is the public key."""
+    if "PublicKey" in generated:
+        return str(generated["PublicKey"])
+    private = str(generated["PrivateKey"])
+    if len(private) != 128:
+        raise ValueError("yggdrasil -genconf printed no 128-hex PrivateKey")
+    return private[64:]
+
+
+def describe_version(version_output: str) -> str | None:
+    """``yggdrasil -version`` prints "Build name:" and "Build version:" lines."""
+    fields = dict(line.split(":", 1) for line in version_output.splitlines() if ":" in line)
+    version = fields.get("Build version", "").strip()
+    return f"yggdrasil {version}" if version else None
+
+
 def render_config(generated: dict[str, Any], *, listen: str, peers: list[str],
                   allowed_keys: list[str], interface: str, mtu: int,
                   node_info_privacy: bool = True) -> dict[str, Any]:
@@ -89,6 +107,10 @@ class YggdrasilAdapter(VpnAdapter):
     name = "yggdrasil"
     requirements = (YGGDRASIL,)
 
+    def version(self, host: Host) -> str | None:
+        result = host.run(list(YGGDRASIL.version_argv), timeout=10)
+        return describe_version(result.stdout or result.stderr)
+
     addresses: dict[str, str]
 
     def deploy(self, ctx: VpnContext) -> None:
@@ -96,7 +118,7 @@ class YggdrasilAdapter(VpnAdapter):
         generated: dict[str, dict[str, Any]] = {}
         for name in ctx.hosts:
             generated[name] = generate_config(ctx.host(name))
-        keys = {name: str(config["PublicKey"]) for name, config in generated.items()}
+        keys = {name: public_key_of(config) for name, config in generated.items()}
         self.addresses = {}
         for name in ctx.hosts:
             host = ctx.host(name)

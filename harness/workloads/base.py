@@ -103,12 +103,6 @@ class Workload(ABC, Generic[P, M]):
     params_model: type[P]
     metrics_model: type[M]
 
-    def unavailable_reason(self, host: Host) -> str | None:
-        """Why this workload cannot run on ``host`` (None when it can): by default the
-        tools of ``binaries`` missing from its PATH."""
-        missing = [binary for binary in self.binaries if host.which(binary) is None]
-        return f"missing {', '.join(missing)}" if missing else None
-
     @abstractmethod
     def run(self, ctx: WorkloadContext[P], links: list[Link]) -> Iterator[Measurement]:
         """Measure ``links``; yield each measurement as soon as it is complete."""
@@ -124,6 +118,12 @@ class Workload(ABC, Generic[P, M]):
     @abstractmethod
     def summary(self, metrics: M) -> str:
         """One short line for the progress display."""
+
+    def unavailable_reason(self, host: Host) -> str | None:
+        """Why this workload cannot run on ``host`` (None when it can): by default a tool of
+        ``binaries`` missing from its PATH. The CLI shows it; the runner fails the cells."""
+        missing = [binary for binary in self.binaries if host.which(binary) is None]
+        return f"{', '.join(missing)} not found on {host.name}" if missing else None
 
     def context(self, testbed: Testbed, addresses: dict[str, str], params: WorkloadParams,
                 timeout_s: float) -> WorkloadContext[P]:

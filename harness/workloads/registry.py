@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 
 from harness.records.models import ResultRecord
 from harness.workloads.base import Workload, WorkloadMetrics, WorkloadParams
+from harness.workloads.nix_cache import NixCacheWorkload
 from harness.workloads.parallel_tcp import ParallelTcpWorkload
 from harness.workloads.ping import PingWorkload
+from harness.workloads.quic import QuicWorkload
 from harness.workloads.rist import RistWorkload
 from harness.workloads.tcp import TcpWorkload
 from harness.workloads.udp import UdpWorkload
@@ -22,6 +24,8 @@ WORKLOADS: dict[str, Workload[Any, Any]] = {workload.name: workload for workload
     TcpWorkload(),
     UdpWorkload(),
     PingWorkload(),
+    QuicWorkload(),
+    NixCacheWorkload(),
     RistWorkload(),
 )}
 

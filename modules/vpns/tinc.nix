@@ -1,4 +1,4 @@
-# tinc 1.0 (the version the harness adapter speaks: tincd -n/-c/-D/-K) in router mode. Every
+# tinc 1.1pre18 (tinc_pre, vpn-configs/versions.toml) in router mode. Every
 # host connects to the coordinator; host files carry each host's underlay address, overlay
 # /32 subnet and RSA public key. The interface address is set by tinc-up. The private key is
 # a symlink to the secrets directory; tincd reads it as root before dropping privileges.
@@ -31,7 +31,7 @@ in
       lib.mkMerge [
         {
           services.tinc.networks.${plan.netname} = {
-            package = pkgs.tinc; # 1.0.x; the module's default is tinc_pre (1.1)
+            package = pkgs.tinc_pre; # 1.1pre18 (vpn-configs/versions.toml), the module's default
             name = plan.host;
             interfaceType = "tun";
             settings = {
@@ -55,8 +55,10 @@ in
           };
           environment.etc."tinc/${plan.netname}/tinc-up".source = tincUp;
           # The key sits where tincd looks by default. Not via rsaPrivateKeyFile: the module's
-          # preStart runs `tincd -K` (tinc 1.0) whenever /etc/tinc/<net>/rsa_key.priv is
-          # absent, and that would append a fresh key to the configured PrivateKeyFile.
+          # preStart generates an RSA key whenever /etc/tinc/<net>/rsa_key.priv is absent,
+          # and that would append a fresh key to the configured PrivateKeyFile. The host files
+          # carry RSA keys only, so tinc 1.1 speaks its legacy protocol here (the local
+          # adapter gives Ed25519 keys too, hence SPTPS): see docs/nix.md.
           environment.etc."tinc/${plan.netname}/rsa_key.priv".source = plan.privateKeyFile;
           networking.firewall = plan.firewall // {
             trustedInterfaces = [ plan.interface ];

@@ -21,5 +21,5 @@ vmTests
     inherit pkgs;
     src = self;
   };
-  inherit (packages) vpn-bench vpncloud vpb-linkemu;
+  inherit (packages) vpn-bench vpncloud vpb-linkemu vpb-quic;
 }

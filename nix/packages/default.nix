@@ -5,10 +5,13 @@ let
   vpn-bench = pkgs.callPackage ./vpn-bench.nix { };
   vpncloud = pkgs.callPackage ./vpncloud.nix { };
   vpb-linkemu = pkgs.callPackage ./vpb-linkemu.nix { };
+  vpb-quic = pkgs.callPackage ./vpb-quic.nix { };
 
-  # Every VPN binary and workload tool the harness calls. tinc is 1.0 (pkgs.tinc; tinc_pre
-  # is 1.1): the harness adapter speaks the 1.0 tincd CLI. zerotierone is the build with the
-  # network controller (unfree; the flake's nixpkgs allows just this package).
+  # Every VPN binary and workload tool the harness calls, at the versions of
+  # vpn-configs/versions.toml where the overlay nix/packages/versions.nix pins them (the
+  # flake's pkgs carry it). tinc is tinc_pre (1.1pre18, what the benchmark's hosts ran).
+  # zerotierone is the build with the network controller (unfree; the flake's nixpkgs allows
+  # just this package).
   tools = with pkgs; [
     iperf3
     iputils
@@ -23,7 +26,7 @@ let
     openssh
     wireguard-tools
     wireguard-go
-    tinc
+    tinc_pre
     nebula
     yggdrasil
     headscale
@@ -36,7 +39,9 @@ let
     # the rist workload: ffmpeg with librist and libx264, and librist's ristreceiver
     ffmpeg-headless
     librist
+    nix # nix_cache workload client (the server is harmonia or vpn-bench's vpb-http-serve)
     vpb-linkemu
+    vpb-quic
   ];
 
   vpn-bench-tools = pkgs.buildEnv {
@@ -67,6 +72,7 @@ in
     vpn-bench
     vpncloud
     vpb-linkemu
+    vpb-quic
     vpn-bench-tools
     ;
   default = vpn-bench;

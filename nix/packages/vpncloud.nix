@@ -1,5 +1,5 @@
 # VpnCloud is not in nixpkgs. Built from the crates.io release the local testbed also builds
-# (scripts/build-extra-vpns.sh pins the same version). The source hash was computed here
+# (vpn-configs/versions.toml pins the same version). The source hash was computed here
 # (`nix hash path` of the unpacked crate fetched by cargo from crates.io); the crate ships its
 # Cargo.lock without git dependencies, so cargoLock needs no further hashes (reading the
 # lock file from the fetched source is import-from-derivation, allowed by default).

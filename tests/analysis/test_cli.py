@@ -195,16 +195,16 @@ def test_records_of_an_unknown_test_are_counted_in_a_note_not_dropped_silently(
     source = run_dir / manifest["records"][0]
     for index in range(2):
         document = json.loads(source.read_text())
-        document.update(test="quic", metrics={"handshake_ms": 3.0}, target=f"h{index}")
-        rel = f"wg/baseline/rep0/quic/lom-h{index}.json"
+        document.update(test="warp", metrics={"jump_ms": 3.0}, target=f"h{index}")
+        rel = f"wg/baseline/rep0/warp/lom-h{index}.json"
         (run_dir / rel).parent.mkdir(parents=True, exist_ok=True)
         (run_dir / rel).write_text(json.dumps(document))
         manifest["records"].append(rel)
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
     out = run_analysis(tmp_path, tmp_path / "out")
     report = (out / "report.html").read_text()
-    assert "tests this analysis does not know were not analysed: quic (2 records)" in report
-    assert "quic" not in (out / "metrics.csv").read_text()
+    assert "tests this analysis does not know were not analysed: warp (2 records)" in report
+    assert "warp" not in (out / "metrics.csv").read_text()
 
 
 def test_a_metric_missing_from_the_catalogue_is_noted_not_fatal(

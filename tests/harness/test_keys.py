@@ -27,7 +27,7 @@ from harness.vpns.material import KeyFile, KeyGeneration, KeyMaterialError, Priv
 from harness.vpns.registry import with_keys
 
 REPO = Path(__file__).resolve().parents[2]
-EXTRA_BIN = Path("/opt/vpn-bench-extra/bin")
+EXTRA_BIN = Path("/opt/vpn-bench/bin")  # scripts/build-vpns.sh
 TOOL_PATH = os.pathsep.join([os.environ.get("PATH", ""), str(EXTRA_BIN)])
 HOSTS = load_testbed().hosts
 FIXTURES = REPO / "nix" / "tests" / "fixtures"
@@ -167,14 +167,19 @@ def check_nebula(public: Path, secrets: Path) -> None:
     for host in HOSTS:
         crt = public / "nebula" / f"{host}.crt"
         tool("nebula-cert", "verify", "-ca", str(ca), "-crt", str(crt))
-        details = json.loads(tool("nebula-cert", "print", "-json", "-path", str(crt)))["details"]
+        printed = json.loads(tool("nebula-cert", "print", "-json", "-path", str(crt)))
+        # nebula >= 1.10 prints a list of certificates, with "networks" for v2's "ips".
+        cert = printed[0] if isinstance(printed, list) else printed
+        details = cert["details"]
         address = static_overlay_address(settings, HOSTS, host)
         assert details["name"] == host
-        assert details["ips"] == [f"{address}/{prefix_length(settings)}"]
+        assert details.get("networks", details.get("ips")) == [
+            f"{address}/{prefix_length(settings)}"]
         assert not details["isCa"]
         key_lines = (secrets / host / "nebula" / "host.key").read_text().splitlines()
         assert key_lines[0] == "-----BEGIN NEBULA X25519 PRIVATE KEY-----"
-        assert x25519_public(base64.b64decode(key_lines[1])).hex() == details["publicKey"]
+        assert x25519_public(base64.b64decode(key_lines[1])).hex() == cert.get(
+            "publicKey", details.get("publicKey"))
 
 
 def check_tinc(public: Path, secrets: Path) -> None:
@@ -341,7 +346,8 @@ def test_missing_tool_with_force_leaves_the_site_alone(
 
 @pytest.fixture
 def ipv6_nebula_configs(tmp_path: Path) -> Iterator[Path]:
-    """vpn-configs whose nebula subnet is IPv6, which nebula-cert 1.x refuses to sign."""
+    """vpn-configs whose nebula subnet is IPv6, which nebula-cert before 1.10 refuses to sign
+    (1.10's v2 certificates carry IPv6: see sign_refusing_path)."""
     configs = tmp_path / "vpn-configs"
     shutil.copytree(REPO / "vpn-configs", configs)
     nebula = configs / "vpns" / "nebula.toml"
@@ -351,8 +357,27 @@ def ipv6_nebula_configs(tmp_path: Path) -> Iterator[Path]:
     yield configs
 
 
+@pytest.fixture
+def sign_refusing_path(tmp_path: Path) -> str:
+    """TOOL_PATH with the real nebula-cert behind a wrapper that refuses IPv6 networks as
+    nebula-cert 1.x before 1.10 did (1.10 signs them), so the failure happens midway."""
+    real = shutil.which("nebula-cert", path=TOOL_PATH)
+    assert real is not None
+    wrapper_dir = tmp_path / "wrapped-bin"
+    wrapper_dir.mkdir()
+    wrapper = wrapper_dir / "nebula-cert"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case "$*" in *sign*::*) echo "refusing IPv6 networks (nebula-cert < 1.10)" >&2; '
+        "exit 1;; esac\n"
+        f'exec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    return os.pathsep.join([str(wrapper_dir), TOOL_PATH])
+
+
 def test_tool_failing_midway_changes_nothing(
-        wireguard_site: Path, ipv6_nebula_configs: Path, tmp_path: Path) -> None:
+        wireguard_site: Path, ipv6_nebula_configs: Path, sign_refusing_path: str,
+        tmp_path: Path) -> None:
     """wireguard is generated, then nebula-cert fails: the old site must stay as it was."""
     require("nebula")
     scratch = tmp_path / "tmp"
@@ -360,6 +385,7 @@ def test_tool_failing_midway_changes_nothing(
     before = snapshot(wireguard_site)
     result = vpn_bench_keys(
         "--out", str(wireguard_site), "--vpn", "wireguard,nebula", "--force",
+        path=sign_refusing_path,
         env={"VPN_BENCH_CONFIG_DIR": str(ipv6_nebula_configs), "TMPDIR": str(scratch)})
     assert result.returncode == 1, result.stderr
     message = " ".join(result.stderr.split())

@@ -106,8 +106,8 @@ def test_resumed_plan_with_an_unknown_test_is_refused() -> None:
     data = plan_to_json(RunPlan(hosts=["lom", "yuki"], vpns=["internal"],
                                 profiles=["baseline"], tests=["tcp"],
                                 parameters={"tcp": TcpParams()}))
-    data["parameters"]["quic"] = {}
-    with pytest.raises(ValueError, match="unknown test 'quic'"):
+    data["parameters"]["warp"] = {}
+    with pytest.raises(ValueError, match="unknown test 'warp'"):
         plan_from_json(data)
 
 

@@ -93,7 +93,7 @@ def test_workload_parameters_from_shared_keys_test_tables_flags_and_params(
          "should be greater than or equal to 0; valid for udp.bitrate_mbps: a number from 0"),
         (RunRequest(params=["udp.bitrate=1"]), "udp has no parameter 'bitrate'; valid: "
          "duration_s, port, connect_timeout_ms, bitrate_mbps"),
-        (RunRequest(params=["quic.duration_s=1"]), "unknown test 'quic'; valid: parallel_tcp"),
+        (RunRequest(params=["warp.duration_s=1"]), "unknown test 'warp'; valid: parallel_tcp"),
         (RunRequest(params=["udp.duration_s"]), "expected TEST.PARAMETER=VALUE"),
     ],
 )
@@ -113,7 +113,7 @@ def test_bad_workload_parameters_name_the_parameter_value_and_range(
         ("[test.udp]\nbitrate_mbps = -3", "[test.udp] bitrate_mbps = -3: Input should be"),
         ("[test.ping]\ncont = 3", "ping has no parameter 'cont'; valid: count, interval_s"),
         ("[profile.high]\nping_count = 0", "[profile.high] ping_count = 0: Input should"),
-        ('tests = ["tcp", "quic"]', "unknown test 'quic'; valid: parallel_tcp, tcp, udp, ping"),
+        ('tests = ["tcp", "warp"]', "unknown test 'warp'; valid: parallel_tcp, tcp, udp, ping"),
         ("[test.video]\nretries = 1", "unknown test section 'video'"),
         ('vpns = ["internal"]\n[vpn.tinc]\ntests = ["tcp"]', "[vpn.tinc] but 'tinc' is not"),
         ("repetitions = [", "plan file"),

@@ -76,3 +76,18 @@ def test_keys_creates_no_namespace_and_opens_no_socket(tmp_path: Path) -> None:
     assert (tmp_path / "site").is_dir()
     assert _kinds(calls, "unshare") == [] and _kinds(calls, "setns") == []
     assert _kinds(calls, "socket") == []
+
+
+def test_analysis_creates_no_namespace_and_opens_no_socket(tmp_path: Path) -> None:
+    """The analysis reads records and writes its output directory; nothing else."""
+    from tests.analysis import record_factory as rf
+
+    records = [rf.tcp(vpn, link, mbps) for vpn, mbps in (("internal", 900), ("wireguard", 700))
+               for link in rf.RING]
+    run_dir = rf.write_run(tmp_path / "results" / "run1", records)
+    out = tmp_path / "analysis"
+    result, calls = _trace(tmp_path, "analysis", str(run_dir), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / "metrics.csv").is_file()
+    assert _kinds(calls, "unshare") == [] and _kinds(calls, "setns") == []
+    assert _kinds(calls, "socket") == []

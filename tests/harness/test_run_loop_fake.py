@@ -9,6 +9,7 @@ the helpers at the top, so a change of RunPlan or the workload parameters is mad
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -31,8 +32,11 @@ from harness.settings.models import AddressingSettings, VpnSettings
 from harness.testbed.fake import FakeTestbed, FakeTestbedFactory
 from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
 from harness.vpns.internal import InternalAdapter
+from harness.workloads.nix_cache import RUN_TAG as NIX_RUN_TAG
+from harness.workloads.nix_cache import NixCacheMetrics
 from harness.workloads.ping import PingMetrics
 from harness.workloads.registry import TEST_NAMES, metrics_as
+from harness.workloads.rist import RistMetrics
 from harness.workloads.tcp import TcpMetrics
 from harness.workloads.udp import UdpMetrics
 from tests.integration.helpers import short_parameters
@@ -48,6 +52,11 @@ PING_ALL_LOST = (FIXTURES / "ping" / "ipv4_all_lost.txt").read_text()
 TCP_OK = (FIXTURES / "iperf3" / "tcp_bidir_ok.json").read_text()
 UDP_OK = (FIXTURES / "iperf3" / "udp_bidir_ok.json").read_text()
 TCP_REFUSED = (FIXTURES / "iperf3" / "tcp_connection_refused.json").read_text()
+NIX_RUNS_OK = (FIXTURES / "nix_cache" / "runs-ok.txt").read_text()
+QUIC_OK = (FIXTURES / "quic" / "veth_ok.json").read_text()
+RIST_SENDER = (FIXTURES / "rist" / "baseline-sender-progress.txt").read_text()
+RIST_RECEIVER = (FIXTURES / "rist" / "baseline-ristreceiver.log").read_text()
+RIST_DECODER = (FIXTURES / "rist" / "baseline-decoder.txt").read_text()
 #: What iperf3 prints when its peer vanishes mid-test (the refused document, other error).
 TCP_PEER_GONE = json.dumps({**json.loads(TCP_REFUSED),
                             "error": "control socket has closed unexpectedly"})
@@ -113,20 +122,41 @@ def adapters(fakevpn: type[VpnAdapter] = DaemonVpn) -> Callable[[VpnSettings], V
 
 
 def daemon_logs(process: FakeProcess) -> None:
-    """on_start: every daemon says hello, so log tails have something to carry."""
+    """on_start: every daemon says hello, so log tails have something to carry; rist's
+    receiver and decoder print captured real output (the decoder has ended by itself)."""
     process.write(f"{process.name} pid {process.pid}: listening\n")
+    if process.argv[:1] == ("ristreceiver",):
+        process.write(RIST_RECEIVER)
+    elif process.argv[:1] == ("ffmpeg",):
+        process.exit(0, RIST_DECODER)
 
 
 def iperf_client(call: Call) -> Reply:
     return Reply(stdout=UDP_OK if "--udp" in call.argv else TCP_OK)
 
 
+def nix_cache_shell(call: Call) -> Reply:
+    """nix_cache's scripts: the client prints captured real runs (20 paths, 2 timed runs, as
+    short_parameters asks); the cache preparation leaves a public key behind."""
+    script = call.argv[-1]
+    if NIX_RUN_TAG in script:
+        return Reply(stdout=NIX_RUNS_OK)
+    key = re.search(r"> (\S+/public\.key)", script)
+    if key:
+        call.fake_host.write_file(PurePosixPath(key.group(1)), "vpb-nix-cache-1:abc=\n")
+    return Reply()
+
+
 def healthy() -> Rules:
     """A LAN and overlay where every probe answers and every tool prints real output."""
     return (Rules()
+            .on("sh", "-c", reply=nix_cache_shell, when=lambda call: "nix" in call.argv[-1])
             .on("ping", reply=Reply(stdout=PING_OK))
             .on("iperf3", "--client", reply=iperf_client)
             .on("ss", "-Htln", reply=Reply(stdout="LISTEN 0 5 0.0.0.0:5201 0.0.0.0:*\n"))
+            .on("vpb-quic", "client", reply=Reply(stdout=QUIC_OK))
+            .on("ffmpeg", reply=Reply(stdout=RIST_SENDER))
+            .on("ss", "-Huln", reply=Reply(stdout="UNCONN 0 0 *:4433 *:*\n"))
             .on("ip", "-j", "link", "show", reply=Reply(stdout=IP_LINKS))
             .on("fakevpnd", "--version", reply=Reply(stdout="fakevpnd 1.2.3\n")))
 
@@ -488,12 +518,13 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
 
     factory = FakeTestbedFactory(healthy().on("iperf3", "--client", reply=busy_client),
                                  on_start=daemon_logs, prepare=seed_proc_stat)
-    # the workloads whose tools this fake scripts (rist has its own tests on real output)
-    plan = make_plan(["internal", "fakevpn"], ["parallel_tcp", "tcp", "udp", "ping"])
+    plan = make_plan(["internal", "fakevpn"], list(TEST_NAMES))
     run_dir = run(plan, factory, tmp_path, sample_cpu=True)
 
     found = records(run_dir)
-    assert len(found) == 24 and all(r.status is Status.OK for r in found.values())
+    assert len(found) == 2 * 3 * len(TEST_NAMES)
+    assert all(r.status is Status.OK for r in found.values()), \
+        [(key, r.error) for key, r in found.items() if r.status is not Status.OK]
     for vpn in ("internal", "fakevpn"):
         tcp = metrics_as(found[(vpn, 0, "tcp", "lom->yuki")], TcpMetrics)
         assert tcp is not None and tcp.retransmits == 2570
@@ -501,6 +532,10 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
         assert udp is not None and udp.lost_packets == 216095
         ping = metrics_as(found[(vpn, 0, "ping", "lom->yuki")], PingMetrics)
         assert ping is not None and ping.received == 20
+        nix = metrics_as(found[(vpn, 0, "nix_cache", "lom->yuki")], NixCacheMetrics)
+        assert nix is not None and nix.run_times_s == [0.731971793, 0.652588935]
+        rist = metrics_as(found[(vpn, 0, "rist", "lom->yuki")], RistMetrics)
+        assert rist is not None and (rist.frames_sent, rist.frames_decoded) == (75, 75)
         group = [found[(vpn, 0, "parallel_tcp", link)] for link in LINKS]
         assert len({r.group for r in group}) == 1 and all(r.concurrent_links == 3 for r in group)
     # Workloads targeted the LAN for internal and the overlay for the VPN.

@@ -36,7 +36,8 @@ def test_a_shared_flag_means_the_same_in_every_workload() -> None:
     shared = shared_parameters()
     assert set(shared) == {"duration", "ping_count", "ping_interval"}
     assert shared["duration"].targets == (("parallel_tcp", "duration_s"), ("tcp", "duration_s"),
-                                          ("udp", "duration_s"), ("rist", "duration_s"))
+                                          ("udp", "duration_s"), ("quic", "duration_s"),
+                                          ("rist", "duration_s"))
     for parameter in shared.values():
         infos = [WORKLOADS[test].params_model.model_fields[field]
                  for test, field in parameter.targets]
@@ -44,7 +45,8 @@ def test_a_shared_flag_means_the_same_in_every_workload() -> None:
 
 
 def test_run_order_is_the_registry_order() -> None:
-    assert TEST_NAMES == ("parallel_tcp", "tcp", "udp", "ping", "rist")
+    assert TEST_NAMES == ("parallel_tcp", "tcp", "udp", "ping", "quic", "nix_cache",
+                           "rist")
 
 
 def _record(test: str, metrics: dict[str, object]) -> ResultRecord:

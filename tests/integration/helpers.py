@@ -13,16 +13,25 @@ from harness.settings.loader import load_testbed, load_vpns
 from harness.testbed.base import Testbed
 from harness.testbed.local.testbed import LocalTestbed, LocalTestbedSpec
 from harness.workloads.base import WorkloadParams
-from harness.workloads.parameters import apply_shared, default_parameters
+from harness.workloads.parameters import (
+    apply_fields,
+    apply_shared,
+    default_parameters,
+    fixed_label,
+)
 from harness.workloads.registry import TEST_NAMES
 
 
 def short_parameters(duration: int = 1, ping_count: int = 5,
                      ping_interval: float = 0.2) -> dict[str, WorkloadParams]:
-    """Every workload's parameters with short durations, set through the shared keys."""
-    return apply_shared(default_parameters(), {"duration": duration, "ping_count": ping_count,
-                                               "ping_interval": ping_interval},
-                        lambda key, value: f"test helper {key}={value}")
+    """Every workload's parameters with short durations, set through the shared keys (and
+    a small closure for nix_cache)."""
+    label = fixed_label("test helper")
+    params = apply_shared(default_parameters(), {"duration": duration, "ping_count": ping_count,
+                                                 "ping_interval": ping_interval},
+                          lambda key, value: f"test helper {key}={value}")
+    return apply_fields(params, "nix_cache",
+                        {"paths_count": 20, "total_size_mb": 4, "runs": 2}, label)
 
 
 def short_plan(vpns: list[str], tests: list[str] | None = None) -> RunPlan:

@@ -10,9 +10,8 @@ No namespace has a default route or any link to the outside.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +21,7 @@ from harness.hosts.namespace import NamespaceHost
 from harness.parsing.ethtool import RECORDED_OFFLOADS, parse_features
 from harness.settings.addressing import nth_address
 from harness.settings.models import LanSettings
-from harness.testbed.base import Offloads, Testbed, TestbedError
+from harness.testbed.base import Offloads, Testbed, TestbedError, signals_deferred
 from harness.testbed.local import registry
 from harness.testbed.local.cleanup import destroy_testbed
 from harness.testbed.local.names import (
@@ -67,17 +66,6 @@ def host_sysctls(host: Host) -> dict[str, str]:
         if result.ok:
             values[name] = " ".join(result.stdout.split())
     return values
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM while tearing down so a second Ctrl-C cannot leave debris."""
-    mask = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _ensure_private_mount_dir() -> None:
@@ -272,7 +260,7 @@ class LocalTestbed(Testbed):
     def destroy(self) -> None:
         if self._destroyed:
             return
-        with _signals_deferred():
+        with signals_deferred():
             for host in [*self._hosts, *([self._lan_host] if self._lan_host else [])]:
                 with contextlib.suppress(Exception):
                     host.stop_processes(timeout=3.0)

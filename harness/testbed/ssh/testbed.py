@@ -12,16 +12,15 @@ import contextlib
 import json
 import secrets
 import shutil
-import signal
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from harness.hosts.base import Host
 from harness.hosts.ssh import SshError, SshHost, SshTarget
 from harness.parsing.ethtool import RECORDED_OFFLOADS, parse_features
-from harness.testbed.base import Testbed, TestbedError, TestbedRequest
+from harness.testbed.base import Testbed, TestbedError, TestbedRequest, signals_deferred
 from harness.testbed.local.testbed import host_sysctls
 from harness.testbed.ssh.inventory import Inventory, ResolvedHost
 
@@ -46,17 +45,6 @@ def parse_route_device(stdout: str) -> str | None:
         device = routes[0].get("dev")
         return device if isinstance(device, str) else None
     return None
-
-
-@contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """A second Ctrl-C must not interrupt the cleanup of remote processes."""
-    mask = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, mask)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class SshTestbed(Testbed):
@@ -174,7 +162,7 @@ class SshTestbed(Testbed):
         """Stop every process started here, remove the state directory, close the masters."""
         if self._closed:
             return
-        with _signals_deferred():
+        with signals_deferred():
             for host in self._hosts:
                 with contextlib.suppress(Exception):
                     host.stop_processes(timeout=3.0)
