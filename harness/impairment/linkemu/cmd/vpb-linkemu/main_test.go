@@ -223,8 +223,11 @@ func TestImpairedLinkBetweenNamespaces(t *testing.T) {
 	}
 	minRTT, _ := strconv.ParseFloat(r[1], 64)
 	avgRTT, _ := strconv.ParseFloat(r[2], 64)
-	if minRTT < 10 || avgRTT > 12 {
-		t.Errorf("rtt min %.2f avg %.2f ms, want >= 10 ms (two 5 ms egresses) and close to it", minRTT, avgRTT)
+	// The two 5 ms egresses are a floor no scheduling can undercut. How far above it the
+	// RTT lands depends on how busy the machine is (a timing, never an assertion); the
+	// switch's own report below shows the delay it scheduled.
+	if minRTT < 10 {
+		t.Errorf("rtt min %.2f avg %.2f ms, want >= 10 ms (two 5 ms egresses)", minRTT, avgRTT)
 	}
 
 	// SIGUSR1 writes a mid-run report.
