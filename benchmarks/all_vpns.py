@@ -79,7 +79,8 @@ def table(rows: list[Row]) -> str:
              "-" * 100]
     for row in rows:
         lines.append(f"{row.vpn:<10} {number(row.ready_s, 1):>10} {number(row.tcp_mbps, 0):>10} "
-                     f"{number(row.rtt_ms, 3):>8}  {row.version[:40]:<40} {row.status[:200]}")
+                     f"{number(row.rtt_ms, 3):>8}  {row.version[:40]:<40} "
+                     f"{' '.join(row.status.split())[:160]}")
     return "\n".join(lines)
 
 
