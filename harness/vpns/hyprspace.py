@@ -2,13 +2,18 @@
 
 A peer is configured by its ID only; addresses are found by discovery. Offline, two ways
 work (read from upstream v0.15.0, ``node/node.go``, ``p2p/node.go``, ``p2p/discover.go``,
-``p2p/pex.go``, and checked on the local testbed):
+``p2p/pex.go``):
 
 * mDNS on the LAN (on unless ``filterPrivateAddresses``): peers that are in the config are
   connected as soon as they answer;
 * a local bootstrap peer: every host but the coordinator bootstraps its DHT from the
   coordinator's LAN multiaddr (``/ip4/<lan>/tcp/<port>/p2p/<id>``); once connected to it,
   peer exchange and the DHT give the other hosts' addresses.
+
+On the local testbed mDNS alone forms the overlay within a second (checked with every
+``bootstrapPeers`` empty: each daemon logs two mDNS discoveries); the bootstrap peer is for
+LANs that do not pass multicast and was not tried on its own (mDNS cannot be switched off
+without also filtering the private LAN addresses).
 
 ``bootstrapPeers`` is always written (empty on the coordinator): without it the generated
 config code fills in upstream's public bootstrap nodes. The delegated HTTP router

@@ -327,3 +327,15 @@ def test_hyprspace_interface_names_differ_per_host_and_fit_ifnamsiz() -> None:
     assert all(len(name) <= 15 for name in names.values())
     assert hyprspace.interface_names("hyprspace", ["a", "b"]) == {"a": "hyprspace0",
                                                                    "b": "hyprspace1"}
+
+
+#: Made by `hyprspace init` (0.15.0) here: the config's privateKey and the ID it printed.
+INIT_PRIVATE_KEY = ("z23jhTbvWw128tkDCEX2Sm1pEaGehv327CUPLYGbL4rDSwcSsCJEYEvJKdoL2RfjFyMfTCNYDei"
+                    "r5aUyEPwuxgGy5c9gSr")
+INIT_PEER_ID = "12D3KooWCLBLNUYGWiduSiH6AgKu7TWQBg3ttkETyVVMCE8DVoA6"
+
+
+def test_hyprspace_init_key_round_trips_through_our_encoding() -> None:
+    seed, public = hyprspace.parse_private_key(INIT_PRIVATE_KEY)
+    assert hyprspace.peer_id(public) == INIT_PEER_ID
+    assert hyprspace.private_key_text(seed, public) == INIT_PRIVATE_KEY
