@@ -10,10 +10,9 @@ work (read from upstream v0.15.0, ``node/node.go``, ``p2p/node.go``, ``p2p/disco
   coordinator's LAN multiaddr (``/ip4/<lan>/tcp/<port>/p2p/<id>``); once connected to it,
   peer exchange and the DHT give the other hosts' addresses.
 
-On the local testbed mDNS alone forms the overlay within a second (checked with every
-``bootstrapPeers`` empty: each daemon logs two mDNS discoveries); the bootstrap peer is for
-LANs that do not pass multicast and was not tried on its own (mDNS cannot be switched off
-without also filtering the private LAN addresses).
+Each alone forms the full overlay on the local testbed within a second (checked: with every
+``bootstrapPeers`` empty each daemon logs two mDNS discoveries; with multicast switched off on
+the LAN interfaces none, and yuki and luna still reach each other through the coordinator).
 
 ``bootstrapPeers`` is always written (empty on the coordinator): without it the generated
 config code fills in upstream's public bootstrap nodes. The delegated HTTP router
