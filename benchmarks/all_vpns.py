@@ -75,11 +75,11 @@ def table(rows: list[Row]) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
     lines = [f"{'VPN':<10} {'up after s':>10} {'TCP Mbit/s':>10} {'ping ms':>8}  "
-             f"{'version':<40} status",
+             f"{'version':<48} status",
              "-" * 100]
     for row in rows:
         lines.append(f"{row.vpn:<10} {number(row.ready_s, 1):>10} {number(row.tcp_mbps, 0):>10} "
-                     f"{number(row.rtt_ms, 3):>8}  {row.version[:40]:<40} "
+                     f"{number(row.rtt_ms, 3):>8}  {row.version[:48]:<48} "
                      f"{' '.join(row.status.split())[:160]}")
     return "\n".join(lines)
 
@@ -104,6 +104,8 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, help="print the table of an existing run")
     parser.add_argument("--duration", type=int, default=5, help="seconds per iperf3 test")
     parser.add_argument("--ping-count", type=int, default=20, help="echo requests per link")
+    parser.add_argument("--out", type=Path, help="keep the run under this directory "
+                        "(default: a temporary one, removed afterwards)")
     args = parser.parse_args()
     settings = load_vpns()
     skipped = {vpn: reason for vpn in VPNS
@@ -113,16 +115,19 @@ def main() -> None:
         return
     runnable = [vpn for vpn in VPNS if vpn not in skipped]
     with tempfile.TemporaryDirectory(prefix="vpb-all-vpns-") as tmp:
-        command = [sys.executable, "-m", "harness", "run", "--out", tmp, "--no-progress",
+        out = args.out.resolve() if args.out else Path(tmp)
+        before = set(out.glob("*/manifest.json"))
+        command = [sys.executable, "-m", "harness", "run", "--out", str(out), "--no-progress",
                    "--vpn", ",".join(runnable), "--test", "tcp,ping",
                    "--duration", str(args.duration), "--ping-count", str(args.ping_count)]
         print("running:", " ".join(command[1:]), flush=True)
         subprocess.run(command, check=False, stdout=subprocess.DEVNULL, cwd=ROOT)
-        found = [path.parent for path in Path(tmp).glob("*/manifest.json")]
+        found = [path.parent for path in set(out.glob("*/manifest.json")) - before]
         if len(found) != 1:
-            raise SystemExit(f"the run wrote no run directory under {tmp}")
+            raise SystemExit(f"the run wrote no run directory under {out}")
+        if args.out:
+            print(f"run directory: {found[0]}")
         print(table(rows_of(found[0], skipped)))
-
 
 if __name__ == "__main__":
     main()
