@@ -32,6 +32,7 @@ import json
 from functools import partial
 
 from harness.settings.addressing import coordinator
+from harness.settings.models import VpnSettings
 from harness.vpns import base58
 from harness.vpns.base import (
     BinaryRequirement,
@@ -123,12 +124,18 @@ def builtin_ipv4(peer_id: str) -> str:
     return ".".join(str(octet) for octet in octets)
 
 
+def ip_component(address: str) -> str:
+    """The multiaddr prefix of an IP address (``/ip4/a.b.c.d`` or ``/ip6/...``)."""
+    return f"/ip6/{address}" if ":" in address else f"/ip4/{address}"
+
+
 def render_config(*, private_key: str, listen: str, port: int, bootstrap: list[str],
                   peers: dict[str, str]) -> str:
     """Hyprspace's JSON config; ``peers`` maps host names to peer IDs, ``bootstrap`` lists
     multiaddrs (never left out: the default is upstream's public bootstrap nodes)."""
     config = {
-        "listenAddresses": [f"/ip4/{listen}/tcp/{port}", f"/ip4/{listen}/udp/{port}/quic-v1"],
+        "listenAddresses": [f"{ip_component(listen)}/tcp/{port}",
+                            f"{ip_component(listen)}/udp/{port}/quic-v1"],
         "bootstrapPeers": bootstrap,
         "privateKey": private_key,
         "peers": [{"id": peer_id, "name": name} for name, peer_id in peers.items()],
@@ -139,7 +146,7 @@ def render_config(*, private_key: str, listen: str, port: int, bootstrap: list[s
 
 def bootstrap_address(lan: str, port: int, peer: str) -> str:
     """The libp2p multiaddr of a host's TCP listener, with its peer ID."""
-    return f"/ip4/{lan}/tcp/{port}/p2p/{peer}"
+    return f"{ip_component(lan)}/tcp/{port}/p2p/{peer}"
 
 
 def interface_names(base: str, hosts: list[str]) -> dict[str, str]:
@@ -155,7 +162,10 @@ class HyprspaceAdapter(VpnAdapter):
     #: libp2p discovery and the DHT take a while on a loaded machine.
     ready_timeout_s = 120.0
 
-    ids: dict[str, str]
+    def __init__(self, settings: VpnSettings) -> None:
+        super().__init__(settings)
+        #: Host name -> peer ID, known once deploy made the keys.
+        self.ids: dict[str, str] = {}
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
         return {name: builtin_ipv4(peer) for name, peer in self.ids.items()}

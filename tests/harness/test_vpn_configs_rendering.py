@@ -319,6 +319,8 @@ def test_hyprspace_config_lists_peers_by_id_and_never_the_public_bootstrap_nodes
     root = json.loads(hyprspace.render_config(private_key="z23", listen="10.77.0.1", port=8001,
                                               bootstrap=[], peers={}))
     assert root["bootstrapPeers"] == []  # present and empty: absent means upstream's public list
+    v6 = hyprspace.bootstrap_address("fd00::1", 8001, "12D3KooWx")
+    assert v6 == "/ip6/fd00::1/tcp/8001/p2p/12D3KooWx"
 
 
 def test_hyprspace_interface_names_differ_per_host_and_fit_ifnamsiz() -> None:
