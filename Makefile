@@ -14,7 +14,7 @@ BENCH_ARGS ?= --profile baseline,high --duration 3 --ping-count 15
 # VPN daemons at the versions of vpn-configs/versions.toml, built by scripts/build-vpns.sh
 # into a versioned cache outside the tree; its bin/ (symlinks) comes first on PATH for the
 # bench and the tests. VPN_GROUP: the builds `make setup` runs: all (default: every VPN, so
-# `make bench` measures all ten; ~25 min cold on an idle 2-core machine, seconds when warm,
+# `make bench` measures all ten; ~27 min cold on an idle 2-core machine, seconds when warm,
 # docs/notes/vpn-builds.md) or setup (without ZeroTier, Mycelium, Hyprspace).
 # VPN_VENDOR: upstream sources no registry serves.
 VPN_PREFIX ?= /opt/vpn-bench
