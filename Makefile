@@ -17,10 +17,12 @@ BENCH_ARGS ?= --profile baseline,high --duration 3 --ping-count 15 \
   --param nix_cache.paths_count=40 --param nix_cache.total_size_mb=8 --param nix_cache.runs=2
 # VPN daemons at the versions of vpn-configs/versions.toml, built by scripts/build-vpns.sh
 # into a versioned cache outside the tree; its bin/ (symlinks) comes first on PATH for the
-# bench and the tests. VPN_GROUP: the builds `make setup` runs (setup, or all = setup plus
-# ZeroTier, Mycelium, Hyprspace). VPN_VENDOR: upstream sources no registry serves.
+# bench and the tests. VPN_GROUP: the builds `make setup` runs: all (default: every VPN, so
+# `make bench` measures all ten; ~27 min cold on an idle 2-core machine, seconds when warm,
+# docs/notes/vpn-builds.md) or setup (without ZeroTier, Mycelium, Hyprspace).
+# VPN_VENDOR: upstream sources no registry serves.
 VPN_PREFIX ?= /opt/vpn-bench
-VPN_GROUP ?= setup
+VPN_GROUP ?= all
 VPN_VENDOR ?= $(abspath $(CURDIR)/../shared/vendor)
 VPN_BIN := $(VPN_PREFIX)/bin
 BENCH_PATH := $(VPN_BIN):$(PATH)

@@ -1,33 +1,46 @@
-"""Hyprspace: what can be done faithfully, and why its adapter only reports that it cannot run.
+"""Hyprspace 0.15.0: a libp2p mesh where every host lists every other host's peer ID.
 
-Hyprspace cannot be obtained here (the Go module proxy refuses the module), and, more to the
-point, its released versions cannot peer inside an offline testbed without contacting public
-infrastructure, which the benchmark forbids. From the upstream source (hyprspace/hyprspace,
-``p2p/node.go``, ``p2p/discover.go``, ``p2p/pex.go``, ``config/config.go``):
+A peer is configured by its ID only; addresses are found by discovery. Offline, two ways
+work (read from upstream v0.15.0, ``node/node.go``, ``p2p/node.go``, ``p2p/discover.go``,
+``p2p/pex.go``):
 
-* a peer is configured by its libp2p peer ID only (``peers: [{id, name, routes}]``); there is
-  no field for a peer's address;
-* addresses are found through the libp2p DHT, bootstrapped from a hard-coded list of public
-  nodes (including ``bootstrap.libp2p.io``), and through a delegated HTTP router hard-coded to
-  ``https://p2p.privatevoid.net``; neither can be turned off or replaced by configuration;
-* peer exchange (PeX) only works between peers that are already connected;
-* the one other hook, the undocumented ``HYPRSPACE_IPFS_API`` variable, asks a running IPFS
-  (Kubo) daemon for its swarm peers; emulating Kubo's API to smuggle in addresses would not
-  be a faithful deployment.
+* mDNS on the LAN (on unless ``filterPrivateAddresses``): peers that are in the config are
+  connected as soon as they answer;
+* a local bootstrap peer: every host but the coordinator bootstraps its DHT from the
+  coordinator's LAN multiaddr (``/ip4/<lan>/tcp/<port>/p2p/<id>``); once connected to it,
+  peer exchange and the DHT give the other hosts' addresses.
 
-So in the namespaces the peers would never learn each other's addresses (the reference runs
-show Hyprspace timing out in every profile even with Internet access). The pieces below are
-the parts that are certain; an adapter can use them once a release supports static peer
-addresses or local discovery (newer source mentions mDNS, unreleased as far as seen).
+Each alone forms the full overlay on the local testbed within a second (checked: with every
+``bootstrapPeers`` empty each daemon logs two mDNS discoveries; with multicast switched off on
+the LAN interfaces none, and yuki and luna still reach each other through the coordinator).
+
+``bootstrapPeers`` is always written (empty on the coordinator): without it the generated
+config code fills in upstream's public bootstrap nodes. The delegated HTTP router
+(``https://p2p.privatevoid.net``) is hard-coded and cannot be turned off; on a testbed with
+no route out its lookups just fail, and nothing leaves the testbed.
+
+Each host gets its own interface name (``<interface><index>``): the control socket is
+``/run/hyprspace-rpc.<interface>.sock`` and the lock file sits next to the config, so two
+daemons on one filesystem must not share the name. Overlay addresses are the ones Hyprspace
+derives from each peer ID (``builtin_ipv4``); keys are made by openssl on the host in the
+libp2p encoding ``hyprspace init`` writes.
 """
 
 from __future__ import annotations
 
 import json
+from functools import partial
 
-from harness.hosts.base import Host
+from harness.settings.addressing import coordinator
+from harness.settings.models import VpnSettings
 from harness.vpns import base58
-from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnError
+from harness.vpns.base import (
+    BinaryRequirement,
+    VpnAdapter,
+    VpnContext,
+    VpnError,
+    interface_exists,
+)
 from harness.vpns.description import VpnDescription
 from harness.vpns.ed25519 import RAW_KEY_BYTES, generate_ed25519
 from harness.vpns.material import (
@@ -39,12 +52,10 @@ from harness.vpns.material import (
     PublicFile,
     file_text,
 )
+from harness.waiting import wait_until
 
 HYPRSPACE = BinaryRequirement("hyprspace", nix="hyprspace", version_args=("version",),
                               daemon=True)
-
-OFFLINE_BLOCKER = ("hyprspace finds peers only through public DHT bootstrap nodes and a public "
-                   "delegated router; it has no setting for a peer's address")
 
 # -- keys: a libp2p Ed25519 identity per host, encoded as ``hyprspace init`` writes it ------
 # Private key: multibase base58btc (``z``) of the libp2p protobuf PrivateKey, whose data is
@@ -113,10 +124,19 @@ def builtin_ipv4(peer_id: str) -> str:
     return ".".join(str(octet) for octet in octets)
 
 
-def render_config(*, private_key: str, port: int, peers: dict[str, str]) -> str:
-    """Hyprspace's JSON config; ``peers`` maps host names to peer IDs."""
+def ip_component(address: str) -> str:
+    """The multiaddr prefix of an IP address (``/ip4/a.b.c.d`` or ``/ip6/...``)."""
+    return f"/ip6/{address}" if ":" in address else f"/ip4/{address}"
+
+
+def render_config(*, private_key: str, listen: str, port: int, bootstrap: list[str],
+                  peers: dict[str, str]) -> str:
+    """Hyprspace's JSON config; ``peers`` maps host names to peer IDs, ``bootstrap`` lists
+    multiaddrs (never left out: the default is upstream's public bootstrap nodes)."""
     config = {
-        "listenAddresses": [f"/ip4/0.0.0.0/tcp/{port}", f"/ip4/0.0.0.0/udp/{port}/quic-v1"],
+        "listenAddresses": [f"{ip_component(listen)}/tcp/{port}",
+                            f"{ip_component(listen)}/udp/{port}/quic-v1"],
+        "bootstrapPeers": bootstrap,
         "privateKey": private_key,
         "peers": [{"id": peer_id, "name": name} for name, peer_id in peers.items()],
         "services": {},
@@ -124,22 +144,62 @@ def render_config(*, private_key: str, port: int, peers: dict[str, str]) -> str:
     return json.dumps(config, indent=2) + "\n"
 
 
+def bootstrap_address(lan: str, port: int, peer: str) -> str:
+    """The libp2p multiaddr of a host's TCP listener, with its peer ID."""
+    return f"{ip_component(lan)}/tcp/{port}/p2p/{peer}"
+
+
+def interface_names(base: str, hosts: list[str]) -> dict[str, str]:
+    """One interface name per host (IFNAMSIZ: at most 15 characters)."""
+    return {host: f"{base[:15 - len(str(index))]}{index}" for index, host in enumerate(hosts)}
+
+
 class HyprspaceAdapter(VpnAdapter):
-    """Listed so that `vpn-bench list` and `run --vpn hyprspace` say why it cannot run."""
+    """Every host peers with every other; discovery through mDNS and the coordinator."""
 
     name = "hyprspace"
     requirements = (HYPRSPACE,)
+    #: libp2p discovery and the DHT take a while on a loaded machine.
+    ready_timeout_s = 120.0
 
-    def unavailable_reason(self, host: Host) -> str | None:
-        missing = super().unavailable_reason(host)
-        blocker = f"cannot peer on an offline testbed: {OFFLINE_BLOCKER}"
-        return f"{missing}; {blocker}" if missing else blocker
-
-    def deploy(self, ctx: VpnContext) -> None:
-        raise VpnError(self.unavailable_reason(ctx.host(ctx.hosts[0])) or OFFLINE_BLOCKER)
+    def __init__(self, settings: VpnSettings) -> None:
+        super().__init__(settings)
+        #: Host name -> peer ID, known once deploy made the keys.
+        self.ids: dict[str, str] = {}
 
     def overlay_addresses(self, ctx: VpnContext) -> dict[str, str]:
-        return {}
+        return {name: builtin_ipv4(peer) for name, peer in self.ids.items()}
+
+    def deploy(self, ctx: VpnContext) -> None:
+        port = self.settings.port()
+        root = coordinator(self.settings, ctx.hosts)
+        interfaces = interface_names(self.settings.interface or "hyprspace", ctx.hosts)
+        keys: dict[str, str] = {}
+        self.ids = {}
+        for name in ctx.hosts:
+            host = ctx.host(name)
+            key_dir = ctx.workdir(host) / "keys"
+            host.make_dir(key_dir)
+            seed, public = generate_ed25519(host, key_dir)
+            keys[name], self.ids[name] = private_key_text(seed, public), peer_id(public)
+        addresses = self.overlay_addresses(ctx)
+        if len(set(addresses.values())) != len(addresses):  # 1 in ~65000 per pair
+            raise VpnError(f"two peer IDs map to the same Hyprspace address: {addresses}")
+        seed_peer = bootstrap_address(ctx.testbed.lan_address(root), port, self.ids[root])
+        for name in ctx.hosts:
+            host = ctx.host(name)
+            path = ctx.workdir(host) / "hyprspace.json"
+            host.write_file(path, render_config(
+                private_key=keys[name], listen=ctx.testbed.lan_address(name), port=port,
+                bootstrap=[] if name == root else [seed_peer],
+                peers={peer: self.ids[peer] for peer in ctx.hosts if peer != name},
+            ))
+            ctx.start(host, ["hyprspace", "up", "-c", str(path), "-i", interfaces[name]],
+                      name="hyprspace")
+        for name in ctx.hosts:
+            host = ctx.host(name)
+            wait_until(partial(interface_exists, host, interfaces[name]), timeout_s=30,
+                       what=f"{interfaces[name]} on {name}", abort=lambda: self.dead_daemons(ctx))
 
 
 VPN = VpnDescription(adapter=HyprspaceAdapter, colour="#6A3D9A",

@@ -1,9 +1,11 @@
 """Mycelium: static TCP peers only (every other host), link-local peer discovery off, no hosted
 public nodes (the binary has none by default; only the NixOS module can add them).
 
-UNVERIFIED: no registry reachable here has the ``mycelium`` daemon, so this adapter has not
-been run. It is written from the myceliumd source (threefoldtech/mycelium, ``myceliumd/src/
-main.rs`` and ``mycelium-cli/src/inspect.rs``) and the nixpkgs module:
+Run here with mycelium 0.7.10 built from source (``scripts/build-vpns.sh``) on the local
+testbed, which has no route out: the three nodes peer over the static TCP peers and carry ping
+and TCP (``tests/integration/test_run_vpns.py``, ``test_extra_vpns.py``). From the myceliumd
+source (threefoldtech/mycelium v0.7.10, ``myceliumd/src/main.rs``,
+``myceliumd-common/src/lib.rs``, ``mycelium-cli/src/inspect.rs``):
 
 * the node key file is exactly 32 raw bytes (an x25519 secret; ``load_key_file`` reads them
   with ``read_exact``), so the harness writes 32 random bytes (0600) instead of running the
@@ -12,8 +14,12 @@ main.rs`` and ``mycelium-cli/src/inspect.rs``) and the nixpkgs module:
   node's 400::/7 address derived from the key;
 * the daemon runs in the foreground until SIGTERM; its HTTP and JSON-RPC APIs listen on
   127.0.0.1 (8989, 8990), which is per host in a namespace;
-* without ``--config-file`` it reads ``$XDG_CONFIG_HOME/mycelium/mycelium.toml`` (the hosts share
-  the filesystem), so XDG_CONFIG_HOME and XDG_DATA_HOME point into the host's state dir.
+* without ``--config-file`` it reads ``$XDG_CONFIG_HOME/mycelium/mycelium.toml``
+  (``load_config_file``: ``dirs::config_dir()``); the shipped example config lists public
+  peers, and the hosts share the filesystem, so XDG_CONFIG_HOME and XDG_DATA_HOME point into
+  the host's state dir, where no config file exists;
+* every host passes ``--tun-name`` (the vpn-configs interface; the same name on each host is
+  fine on Linux, where each host has its own network namespace or machine).
 """
 
 from __future__ import annotations

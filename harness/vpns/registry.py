@@ -37,7 +37,7 @@ VPNS: dict[str, VpnDescription] = {module.VPN.name: module.VPN for module in (
     easytier,
     zerotier,
     mycelium,
-    hyprspace,  # reports why it cannot run offline (see its module)
+    hyprspace,
 )}
 
 ADAPTERS: dict[str, type[VpnAdapter]] = {name: vpn.adapter for name, vpn in VPNS.items()}

@@ -157,6 +157,8 @@ class TincAdapter(VpnAdapter):
                 name, interface, options["mode"], port, None if name == hub else hub,
                 options["cipher"], options["digest"],
             ))
+            # tinc 1.1's generate-keys appends the public keys to hosts/<name>, creating the
+            # file but not the directory.
             host.make_dir(config_dir / "hosts")
             if host.which(TINC_CLI):
                 host.succeed([TINC_CLI, "-c", str(config_dir), "--batch", "generate-keys",

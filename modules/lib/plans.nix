@@ -193,6 +193,18 @@ let
           id = c.publicOf "${p}.id";
           name = p;
         }) c.others;
+        # Offline discovery (as the adapter): mDNS on the LAN, and every host but the
+        # coordinator bootstraps from the coordinator's TCP listener. Always set: left out,
+        # hyprspace falls back to upstream's public bootstrap nodes.
+        bootstrapPeers =
+          if c.isCoordinator then
+            [ ]
+          else
+            let
+              a = siteLib.address site c.coordinator;
+              proto = if builtins.match ".*:.*" a != null then "ip6" else "ip4";
+            in
+            [ "/${proto}/${a}/tcp/${toString c.listenPort}/p2p/${c.publicOf "${c.coordinator}.id"}" ];
       };
 
     easytier =

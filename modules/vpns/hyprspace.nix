@@ -2,6 +2,9 @@
 # (the upstream flake's module is not used, to keep one nixpkgs pin). Every host lists every
 # other host as a peer by peer ID; the overlay address is derived from the peer ID. The
 # config with the private key is assembled at start in a root-only runtime directory.
+# Offline, as the harness adapter: peers are found by mDNS on the LAN (on unless
+# filterPrivateAddresses) and through the coordinator as the one bootstrap peer; the
+# coordinator's bootstrap list is empty (never absent: the default is public nodes).
 {
   config,
   lib,
@@ -15,7 +18,7 @@ let
   runConfig = "/run/hyprspace-vpn-bench/config.json";
   publicConfig = pkgs.writeText "hyprspace-public.json" (
     builtins.toJSON {
-      inherit (plan) listenAddresses peers;
+      inherit (plan) listenAddresses peers bootstrapPeers;
       services = { };
     }
   );
@@ -52,8 +55,9 @@ in
               RestartSec = 2;
             };
           };
-          # libp2p finds the peers on the LAN by itself (the upstream VM test runs without a
-          # firewall), so the underlay interface is trusted while hyprspace runs.
+          # libp2p finds the peers on the LAN by itself (mDNS on UDP 5353, the upstream VM
+          # test runs without a firewall), so the underlay interface is trusted while
+          # hyprspace runs.
           networking.firewall = plan.firewall // {
             trustedInterfaces = [ plan.interface ] ++ lib.optional (plan.lanInterface != null) plan.lanInterface;
           };

@@ -289,7 +289,7 @@ def test_zerotier_controller_objects_assign_static_addresses() -> None:
                                                    "ipAssignments": ["10.49.0.2"]}
 
 
-# -- Hyprspace (no adapter; the pieces that are certain) ---------------------------------------
+# -- Hyprspace ------------------------------------------------------------------------------------
 
 #: Peer ID of "peer1" in hyprspace's own NixOS test (nixos/test.nix).
 UPSTREAM_PEER_ID = "12D3KooWP6VEGDDp6eiCSubLai8A9hoAWuFN9A2A5BysyaSbXtRN"
@@ -307,8 +307,37 @@ def test_hyprspace_builtin_address_matches_upstream_vector() -> None:
     assert hyprspace.builtin_ipv4(UPSTREAM_PEER_ID).startswith("100.64.")
 
 
-def test_hyprspace_config_lists_peers_by_id() -> None:
-    config = json.loads(hyprspace.render_config(private_key="z23", port=8001,
-                                                peers={"yuki": "12D3KooWabc"}))
-    assert config["peers"] == [{"id": "12D3KooWabc", "name": "yuki"}]
-    assert "/ip4/0.0.0.0/udp/8001/quic-v1" in config["listenAddresses"]
+def test_hyprspace_config_lists_peers_by_id_and_never_the_public_bootstrap_nodes() -> None:
+    seed = hyprspace.bootstrap_address("10.77.0.1", 8001, "12D3KooWroot")
+    assert seed == "/ip4/10.77.0.1/tcp/8001/p2p/12D3KooWroot"
+    member = json.loads(hyprspace.render_config(private_key="z23", listen="10.77.0.2", port=8001,
+                                                bootstrap=[seed], peers={"yuki": "12D3KooWabc"}))
+    assert member["peers"] == [{"id": "12D3KooWabc", "name": "yuki"}]
+    assert member["listenAddresses"] == ["/ip4/10.77.0.2/tcp/8001",
+                                         "/ip4/10.77.0.2/udp/8001/quic-v1"]
+    assert member["bootstrapPeers"] == [seed]
+    root = json.loads(hyprspace.render_config(private_key="z23", listen="10.77.0.1", port=8001,
+                                              bootstrap=[], peers={}))
+    assert root["bootstrapPeers"] == []  # present and empty: absent means upstream's public list
+    v6 = hyprspace.bootstrap_address("fd00::1", 8001, "12D3KooWx")
+    assert v6 == "/ip6/fd00::1/tcp/8001/p2p/12D3KooWx"
+
+
+def test_hyprspace_interface_names_differ_per_host_and_fit_ifnamsiz() -> None:
+    names = hyprspace.interface_names("hyprspace-very-long", ["lom", "yuki", "luna"])
+    assert len(set(names.values())) == 3
+    assert all(len(name) <= 15 for name in names.values())
+    assert hyprspace.interface_names("hyprspace", ["a", "b"]) == {"a": "hyprspace0",
+                                                                   "b": "hyprspace1"}
+
+
+#: Made by `hyprspace init` (0.15.0) here: the config's privateKey and the ID it printed.
+INIT_PRIVATE_KEY = ("z23jhTbvWw128tkDCEX2Sm1pEaGehv327CUPLYGbL4rDSwcSsCJEYEvJKdoL2RfjFyMfTCNYDei"
+                    "r5aUyEPwuxgGy5c9gSr")
+INIT_PEER_ID = "12D3KooWCLBLNUYGWiduSiH6AgKu7TWQBg3ttkETyVVMCE8DVoA6"
+
+
+def test_hyprspace_init_key_round_trips_through_our_encoding() -> None:
+    seed, public = hyprspace.parse_private_key(INIT_PRIVATE_KEY)
+    assert hyprspace.peer_id(public) == INIT_PEER_ID
+    assert hyprspace.private_key_text(seed, public) == INIT_PRIVATE_KEY

@@ -102,7 +102,7 @@ def test_availability_asks_the_host_and_runs_nothing(name: str) -> None:
         assert reason is not None and "not installed" in reason
     else:
         assert reason is None
-    assert adapter.unavailable_reason(PathOnlyHost(everything())) is None or name == "hyprspace"
+    assert adapter.unavailable_reason(PathOnlyHost(everything())) is None
 
 
 def test_wireguard_without_wireguard_go_is_decided_at_run_time() -> None:

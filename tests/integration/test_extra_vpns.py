@@ -1,12 +1,10 @@
-"""The six "extra" VPNs through the real harness: real daemons in namespaces, TCP and ping over
+"""The "extra" VPNs through the real harness: real daemons in namespaces, TCP and ping over
 the overlay, records ok. Each test skips with the adapter's own reason where its binaries are
 missing (EasyTier needs only ``pip install 'vpn-bench[easytier]'``)."""
 
 from __future__ import annotations
 
 import ipaddress
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +29,7 @@ OVERLAY_NETWORKS = {
     "easytier": "10.48.0.0/24",
     "zerotier": "10.49.0.0/24",
     "mycelium": "400::/7",
+    "hyprspace": "100.64.0.0/16",
 }
 
 
@@ -42,17 +41,8 @@ def adapter_or_skip(vpn: str) -> VpnAdapter:
     return adapter
 
 
-def test_hyprspace_says_why_it_cannot_run_and_the_others_are_registered() -> None:
-    reason = create_adapter(load_vpns()["hyprspace"]).unavailable_reason(LocalMachine())
-    assert reason is not None and "offline testbed" in reason
+def test_the_extra_vpns_are_registered() -> None:
     assert set(OVERLAY_NETWORKS) <= set(ADAPTERS)
-
-
-def test_run_hyprspace_exits_2_with_the_reason() -> None:
-    result = subprocess.run([sys.executable, "-m", "harness", "run", "--vpn", "hyprspace",
-                             "--dry-run"], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 2
-    assert "public DHT bootstrap nodes" in result.stderr
 
 
 @pytest.mark.parametrize("vpn", sorted(OVERLAY_NETWORKS))

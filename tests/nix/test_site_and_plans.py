@@ -17,6 +17,7 @@ import pytest
 
 from harness.settings.addressing import coordinator, prefix_length, static_overlay_address
 from harness.settings.loader import load_testbed, load_vpns
+from harness.vpns.hyprspace import bootstrap_address
 from tests.nix.nixeval import REPO, lib_expr, nix_eval, nix_path
 
 CONFIGS = REPO / "vpn-configs"
@@ -115,6 +116,16 @@ def test_zerotier_members_get_the_static_plan(test_plans: Any) -> None:
     members = {h: static_overlay_address(vpn, HOSTS, h) for h in HOSTS}
     for host in HOSTS:
         assert test_plans["zerotier"][host]["members"] == members
+
+
+def test_hyprspace_bootstraps_only_from_the_coordinator_offline(test_plans: Any) -> None:
+    vpn = VPNS["hyprspace"]
+    boss = coordinator(vpn, HOSTS)
+    seed = bootstrap_address(underlay(TEST_SITE, boss), vpn.port(),
+                             public(TEST_SITE, "hyprspace", f"{boss}.id"))
+    for host in HOSTS:
+        expected = [] if host == boss else [seed]
+        assert test_plans["hyprspace"][host]["bootstrapPeers"] == expected
 
 
 def test_ipv6_underlay_endpoints_are_bracketed(tmp_path: Path) -> None:
