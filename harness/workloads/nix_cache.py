@@ -458,7 +458,7 @@ class NixCacheWorkload(Workload[NixCacheParams, NixCacheMetrics]):
         """The Nix tools, and a server: harmonia (NixOS module) or vpb-http-serve."""
         reason = super().unavailable_reason(host)
         if reason is None and host.which(SERVER) is None and not harmonia_serves(host):
-            reason = f"not runnable here: missing {SERVER} (and harmonia does not serve here)"
+            reason = f"{SERVER} not found on {host.name} (and harmonia does not serve there)"
         return reason
 
     def nominal_duration_s(self, params: NixCacheParams, links: int) -> float:

@@ -144,10 +144,10 @@ def test_cache_url_brackets_ipv6() -> None:
 def test_a_missing_tool_makes_it_unavailable_not_a_crash() -> None:
     host = FakeHost("lom", programs={"nix", "nix-store", "timeout", "ss"})
     assert NixCacheWorkload().unavailable_reason(host) == \
-        "not runnable here: missing vpb-http-serve (and harmonia does not serve here)"
+        "vpb-http-serve not found on lom (and harmonia does not serve there)"
     no_nix = FakeHost("luna", programs={"vpb-http-serve", "timeout", "ss"})
     assert NixCacheWorkload().unavailable_reason(no_nix) == \
-        "not runnable here: missing nix, nix-store"
+        "nix, nix-store not found on luna"
     everything = FakeHost("yuki")
     assert NixCacheWorkload().unavailable_reason(everything) is None
 
