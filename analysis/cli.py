@@ -137,8 +137,13 @@ def run_compare(runs: list[Path], out_dir: Path | None, input_format: str = "aut
     return target, comparison
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}g}"
+def _number(value: float | None) -> str:
+    """Readable without exponents: whole numbers from 100, three significant digits below."""
+    if value is None:
+        return "–"
+    if abs(value) >= 100:
+        return f"{value:.0f}"
+    return f"{value:.3g}"
 
 
 def print_comparison(table: pl.DataFrame, left_out: pl.DataFrame,
@@ -146,6 +151,8 @@ def print_comparison(table: pl.DataFrame, left_out: pl.DataFrame,
     """The ranked table (first ``limit`` rows) and what the intersection left out."""
     from rich.console import Console
     from rich.table import Table
+
+    from analysis.catalogue import ALL
 
     console = Console()
     if not console.is_terminal:  # a log or a pipe: do not squeeze the table into 80 columns
@@ -161,7 +168,9 @@ def print_comparison(table: pl.DataFrame, left_out: pl.DataFrame,
         pct = "–" if row["change_pct"] is None else (
             f"{row['change_pct']:+.1f} % [{_number(row['change_pct_low'])}, "
             f"{_number(row['change_pct_high'])}]")
-        shown.add_row(row["run"], row["vpn"], row["profile"], row["metric"],
+        metric = row["metric"] if row["test"] == ALL or not row["metric"].startswith("run.") \
+            else f"{row['metric']} ({row['test']})"
+        shown.add_row(row["run"], row["vpn"], row["profile"], metric,
                       f"{_number(row['baseline_value'])} {row['unit']}",
                       _number(row["value"]), change, pct, row["verdict"],
                       style=styles.get(row["verdict"], ""))

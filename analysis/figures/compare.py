@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import plotnine as p9
 import polars as pl
 
+from analysis.catalogue import ALL
 from analysis.compare import DECREASE, INCREASE, NO_INTERVAL, NOISE
 from analysis.figures.style import DPI, theme, to_plot_frame
 from analysis.ordering import profile_order, vpn_order
@@ -39,10 +40,17 @@ VERDICT_COLOURS = {INCREASE: "#1F77B4", DECREASE: "#D62728", NOISE: "#7F7F7F",
                    NO_INTERVAL: "#BBBBBB"}
 
 
+def _two_lines(metric: str) -> str:
+    """``tcp.throughput_mbps`` → ``tcp`` over ``throughput_mbps``: narrower row strips."""
+    return metric.replace(".", "\n", 1)
+
+
 def compare_plot(table: pl.DataFrame) -> p9.ggplot | None:
     """None when no headline metric has a relative change to draw."""
     rows = table.filter(pl.col("metric").is_in(HEADLINE_METRICS),
-                        pl.col("change_pct").is_not_null(), pl.col("profile") != "all")
+                        pl.col("change_pct").is_not_null(), pl.col("profile") != ALL,
+                        # success rates exist per test kind too; the figure shows all kinds
+                        ~pl.col("metric").str.starts_with("run.") | (pl.col("test") == ALL))
     if rows.is_empty():
         return None
     metrics = [m for m in HEADLINE_METRICS if m in set(rows["metric"].to_list())]
@@ -63,7 +71,8 @@ def compare_plot(table: pl.DataFrame) -> p9.ggplot | None:
         + p9.geom_errorbar(p9.aes(ymin="change_pct_low", ymax="change_pct_high"),
                            width=0.4, position=dodge, na_rm=True)
         + p9.geom_point(size=2.0, position=dodge)
-        + p9.facet_grid("metric ~ profile", scales="free_y")
+        + p9.facet_grid("metric ~ profile", scales="free_y",
+                        labeller=p9.labeller(rows=_two_lines))
         + p9.scale_colour_manual(values=VERDICT_COLOURS, drop=False)
         + p9.labs(title=f"Change from {baseline} (95 % interval)", x="",
                   y="change from baseline (%)", colour="", shape="run")
