@@ -55,7 +55,10 @@ def compare_plot(table: pl.DataFrame) -> p9.ggplot | None:
         return None
     metrics = [m for m in HEADLINE_METRICS if m in set(rows["metric"].to_list())]
     runs = list(dict.fromkeys(rows["run"].to_list()))
+    rows = rows.with_columns(
+        pl.col("metric").str.replace(".", "\n", n=1, literal=True).alias("panel"))
     frame = to_plot_frame(rows, {
+        "panel": [_two_lines(m) for m in metrics],
         "vpn": vpn_order(rows["vpn"].unique().to_list()),
         "profile": profile_order(rows["profile"].unique().to_list()),
         "metric": metrics,
@@ -71,8 +74,7 @@ def compare_plot(table: pl.DataFrame) -> p9.ggplot | None:
         + p9.geom_errorbar(p9.aes(ymin="change_pct_low", ymax="change_pct_high"),
                            width=0.4, position=dodge, na_rm=True)
         + p9.geom_point(size=2.0, position=dodge)
-        + p9.facet_grid("metric ~ profile", scales="free_y",
-                        labeller=p9.labeller(rows=_two_lines))
+        + p9.facet_grid("panel ~ profile", scales="free_y")
         + p9.scale_colour_manual(values=VERDICT_COLOURS, drop=False)
         + p9.labs(title=f"Change from {baseline} (95 % interval)", x="",
                   y="change from baseline (%)", colour="", shape="run")
