@@ -101,8 +101,9 @@ def in_order(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
     """``frame`` materialised in a fixed row order, for a following group_by.
 
     A group_by returns its groups in a varying order, and float sums over them depend on
-    it; outputs must be byte-reproducible. A lazy ``sort`` right before a group_by is
-    dropped by the query optimiser, and so is a ``sort_by`` inside a sum, hence eager."""
+    it; outputs must be byte-reproducible. Neither a lazy ``sort`` right before the
+    group_by nor a ``sort_by`` inside the sum held in practice (polars 1.x/2.x), hence
+    eager."""
     return frame.collect().sort(by).lazy()
 
 
