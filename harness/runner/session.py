@@ -20,9 +20,11 @@ from harness.impairment.check import measure_transit, verify_link
 from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.selection import select_engine
 from harness.impairment.tuning import apply_tcp_tuning
+from harness.monitoring.contention import ContentionMonitor
 from harness.monitoring.cpu import CpuSampler
 from harness.records.models import ResultRecord, SessionRecord, Status
 from harness.runner.plan import RunPlan, Session
+from harness.runner.quiet import IdleRtt, measure_idle, wait_quiet
 from harness.runner.readiness import wait_for_overlay
 from harness.runner.timing import PhaseClock
 from harness.testbed.base import Testbed
@@ -54,6 +56,10 @@ class SessionSettings:
     #: Cells with an ok record already on disk; they are not measured again.
     completed: frozenset[CellKey] = frozenset()
     sample_cpu: bool = True
+    #: Host contention before, during and after every test (harness.monitoring.contention).
+    sample_contention: bool = True
+    #: Wait before every test until the tunnel is back at its idle RTT (harness.runner.quiet).
+    quiet_path: bool = True
 
 
 def pending_cells(session: Session, hosts: list[str],
@@ -82,7 +88,8 @@ def _record(settings: SessionSettings, session: Session, test: str,
         command=measurement.command,
         log_tails=measurement.log_tails, group=measurement.group,
         concurrent_links=measurement.concurrent_links, tool_versions=settings.tool_versions,
-        vpn_version=vpn_version,
+        vpn_version=vpn_version, contention=measurement.contention,
+        quiet_path=measurement.quiet_path,
     )
 
 
@@ -99,6 +106,14 @@ class _SessionRun:
         self.clock = clock
         self.on_measurement = on_measurement
         self.vpn_version: str | None = None
+        #: Link label -> the tunnel's idle RTT, measured once after bring-up.
+        self.idle: dict[str, IdleRtt | None] = {}
+
+    def measure_idle(self, testbed: Testbed, addresses: dict[str, str]) -> None:
+        """The idle RTT of every link the tests use, before any test loaded the tunnel."""
+        for link in ring_links(testbed.host_names):
+            self.idle[link.label] = measure_idle(testbed.host(link.source),
+                                                 addresses[link.target])
 
     def emit(self, test: str, measurement: Measurement) -> None:
         record = _record(self.settings, self.session, test, measurement, self.vpn_version)
@@ -116,13 +131,25 @@ class _SessionRun:
     def attempt(self, workload: Workload[Any, Any], ctx: WorkloadContext[Any],
                 links: list[Link],
                 vpn_ctx: VpnContext) -> list[Measurement]:
-        """One attempt on ``links``, with CPU sampled while it runs."""
+        """One attempt on ``links``, after the quiet-path wait, with CPU and host contention
+        sampled while it runs."""
+        quiet = {link.label: wait_quiet(ctx.testbed.host(link.source),
+                                        ctx.addresses[link.target], self.idle.get(link.label))
+                 for link in links} if self.settings.quiet_path else {}
         sampler = CpuSampler(ctx.testbed.hosts, vpn_ctx.processes)
-        with sampler if self.settings.sample_cpu else contextlib.nullcontext():
+        monitor = ContentionMonitor(ctx.testbed.hosts)
+        with contextlib.ExitStack() as sampling:
+            if self.settings.sample_contention:
+                sampling.enter_context(monitor)
+            if self.settings.sample_cpu:
+                sampling.enter_context(sampler)
             measurements = list(workload.run(ctx, links))
         usage = sampler.usage() if self.settings.sample_cpu else None
+        contention = monitor.result() if self.settings.sample_contention else None
         for measurement in measurements:
             measurement.cpu = usage
+            measurement.contention = contention
+            measurement.quiet_path = quiet.get(measurement.link.label)
             if measurement.status is not Status.OK:
                 dead = self.adapter.dead_daemons(vpn_ctx)
                 if dead:
@@ -248,6 +275,9 @@ def run_session(
             tcp_tuning=tuning, testbed=testbed.describe(),
         )
         sink.add_session(record)
+        if settings.quiet_path:
+            with clock.phase("tunnel_wait", vpn, profile):
+                state.measure_idle(testbed, addresses)
         state.run_tests(pending, testbed, addresses, vpn_ctx)
         if engine is not None:
             with clock.phase("impairment", vpn, profile):
