@@ -21,7 +21,8 @@ from harness.netem.record import ImpairmentRecord
 #: ``parameters`` what the test was measured with. The analysis still reads 1.
 #: Later additions within 2 are optional fields that default to "not measured" (None), so a
 #: record written before them still loads (analysis and ``--resume`` alike):
-#: ``ResultRecord.contention`` and ``ResultRecord.quiet_path``.
+#: ``ResultRecord.contention``, ``ResultRecord.quiet_path`` and
+#: ``SessionRecord.impairment_contention``.
 SCHEMA_VERSION: Literal[2] = 2
 
 
@@ -200,6 +201,8 @@ class SessionRecord(Strict):
     impairment: ImpairmentRecord | None = Field(
         default=None, description="What was applied to the LAN egresses and what was measured."
     )
+    impairment_contention: Contention | None = Field(
+        default=None, description="Host contention while the impairment was verified.")
     tcp_tuning: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Host -> TCP sysctl -> value set for this session."
     )

@@ -22,7 +22,7 @@ from harness.impairment.selection import select_engine
 from harness.impairment.tuning import apply_tcp_tuning
 from harness.monitoring.contention import ContentionMonitor
 from harness.monitoring.cpu import CpuSampler
-from harness.records.models import ResultRecord, SessionRecord, Status
+from harness.records.models import Contention, ResultRecord, SessionRecord, Status
 from harness.runner.plan import RunPlan, Session
 from harness.runner.quiet import IdleRtt, measure_idle, wait_quiet
 from harness.runner.readiness import wait_for_overlay
@@ -235,6 +235,7 @@ def run_session(
     plan = settings.plan
     started = now()
     engine: ImpairmentEngine | None = None
+    verified: Contention | None = None
     tuning: dict[str, dict[str, str]] = {}
     with contextlib.ExitStack() as stack:
         testbed = stack.enter_context(_timed_testbed(testbed_factory, clock, vpn, profile))
@@ -244,7 +245,7 @@ def run_session(
         try:
             with clock.phase("impairment", vpn, profile):
                 tuning = apply_tcp_tuning(testbed, plan.tcp_tuning)
-                engine = _impair(stack, testbed, plan, session.profile)
+                engine, verified = _impair(stack, testbed, plan, session.profile)
             stack.callback(lambda: _teardown(adapter, vpn_ctx, clock, vpn, profile))
             with clock.phase("deploy", vpn, profile):
                 adapter.deploy(vpn_ctx)
@@ -262,6 +263,7 @@ def run_session(
                 status=Status.FAILED, error=f"{type(error).__name__}: {error}",
                 log_tails=adapter.log_tails(vpn_ctx), vpn_version=state.vpn_version,
                 impairment=engine.remove() if engine else None, tcp_tuning=tuning,
+                impairment_contention=verified,
             )
             sink.add_session(record)
             state.fail_all(pending, f"VPN not ready: {record.error}", record.log_tails)
@@ -272,7 +274,7 @@ def run_session(
             overlay_addresses=addresses, ready_after_s=ready_after,
             vpn_version=state.vpn_version, details=adapter.details(),
             interfaces=_interfaces(testbed), impairment=engine.record if engine else None,
-            tcp_tuning=tuning, testbed=testbed.describe(),
+            impairment_contention=verified, tcp_tuning=tuning, testbed=testbed.describe(),
         )
         sink.add_session(record)
         if settings.quiet_path:
@@ -288,18 +290,20 @@ def run_session(
 
 
 def _impair(stack: contextlib.ExitStack, testbed: Testbed, plan: RunPlan,
-            profile_name: str) -> ImpairmentEngine | None:
-    """Apply the profile's impairment and verify it by measurement; None at baseline
-    (the plain kernel path). The engine is removed when ``stack`` closes."""
+            profile_name: str) -> tuple[ImpairmentEngine | None, Contention | None]:
+    """Apply the profile's impairment and verify it by measurement, with the hosts'
+    contention during the check; (None, None) at baseline (the plain kernel path). The
+    engine is removed when ``stack`` closes."""
     profile = plan.profile_definitions[profile_name]
     if profile.egress is None:
-        return None
+        return None, None
     hosts = testbed.host_names
     transit = measure_transit(testbed, hosts[0], hosts[1], count=plan.verify_probes)
     engine = stack.enter_context(select_engine(testbed, plan.engine))
     engine.apply(testbed, profile, seed=plan.seed)
-    verify_link(testbed, engine, profile, probes=plan.verify_probes, transit_ms=transit)
-    return engine
+    with ContentionMonitor(testbed.hosts) as monitor:
+        verify_link(testbed, engine, profile, probes=plan.verify_probes, transit_ms=transit)
+    return engine, monitor.result()
 
 
 @contextlib.contextmanager
