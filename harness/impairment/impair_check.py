@@ -17,7 +17,7 @@ from harness.impairment.check import (
 )
 from harness.impairment.profiles import resolve_profiles
 from harness.impairment.selection import parse_engine_preference, select_engine
-from harness.monitoring.contention import ContentionMonitor
+from harness.monitoring.contention import LIGHT_LOAD_THRESHOLDS, ContentionMonitor
 from harness.netem.model import Profile
 from harness.netem.record import ImpairmentRecord
 from harness.records.models import Contention
@@ -80,7 +80,8 @@ def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 20
         for profile in resolved:
             with select_engine(testbed, engine) as active:
                 active.apply(testbed, profile, seed=seed)
-                with ContentionMonitor(testbed.hosts) as monitor:
+                with ContentionMonitor(testbed.hosts, interval_s=0.5,
+                                       thresholds=LIGHT_LOAD_THRESHOLDS) as monitor:
                     verify_link(testbed, active, profile, probes=probes, rate_pps=rate_pps,
                                 transit_ms=transit, confidence=confidence)
                 record = active.remove()

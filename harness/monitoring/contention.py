@@ -54,15 +54,21 @@ class Thresholds:
     steal_pct: float = 5.0
     #: Busy when the scheduling probe's 95th-percentile oversleep exceeds this.
     sched_p95_ms: float = 2.0
+    #: The samples judged. A test's own load is in its "during" samples, so a benchmark is
+    #: judged before and after only; a light measurement (the impairment check's probes)
+    #: can be judged during too, where contention hurts it most.
+    phases: tuple[ContentionPhase, ...] = ("before", "after")
 
     def describe(self) -> str:
-        return (f"busy if, before or after the test on any host, the run queue besides the "
-                f"sampler >= {self.run_queue_per_core:g} x cores or the p95 oversleep of "
-                f"{SCHED_SLEEP_US // 1000} ms sleeps > {self.sched_p95_ms:g} ms; or CPU "
+        return (f"busy if, {' or '.join(self.phases)} the test on any host, the run queue "
+                f"besides the sampler >= {self.run_queue_per_core:g} x cores or the p95 "
+                f"oversleep of {SCHED_SLEEP_US // 1000} ms sleeps > {self.sched_p95_ms:g} ms; or CPU "
                 f"steal > {self.steal_pct:g} % over the test")
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+#: The rule for a light measurement (the impairment check), judged during it as well.
+LIGHT_LOAD_THRESHOLDS = Thresholds(phases=("before", "during", "after"))
 
 
 # -- parsers (pure) ------------------------------------------------------------------------
@@ -137,16 +143,17 @@ def parse_sched_output(text: str) -> SchedLatency:
 
 def judge(hosts: dict[str, HostContention],
           thresholds: Thresholds = DEFAULT_THRESHOLDS) -> tuple[bool, str]:
-    """(busy, reason): busy when any host, in a before/after window, had a run queue of at
-    least ``run_queue_per_core`` per core or a p95 oversleep above ``sched_p95_ms``, or
-    when its CPU steal over the test exceeded ``steal_pct``. "during" samples are figures
-    for the reader only (the test's own load is in them). No figure at all: not busy, and
-    the reason says nothing was measured."""
+    """(busy, reason): busy when any host, in a sample of the judged phases (by default the
+    before/after windows), had a run queue of at least ``run_queue_per_core`` per core or a
+    p95 oversleep above ``sched_p95_ms``, or when its CPU steal over the test exceeded
+    ``steal_pct``. Samples of other phases are figures for the reader only (by default
+    "during", which holds the test's own load). No figure at all: not busy, and the reason
+    says nothing was measured."""
     findings: list[str] = []
     seen: list[str] = []
     for name in sorted(hosts):
         host = hosts[name]
-        edges = [sample for sample in host.samples if sample.phase != "during"]
+        edges = [sample for sample in host.samples if sample.phase in thresholds.phases]
         limit = thresholds.run_queue_per_core * host.cores
         queues = [sample.run_queue for sample in edges]
         if queues:

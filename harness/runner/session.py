@@ -20,7 +20,7 @@ from harness.impairment.check import measure_transit, verify_link
 from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.selection import select_engine
 from harness.impairment.tuning import apply_tcp_tuning
-from harness.monitoring.contention import ContentionMonitor
+from harness.monitoring.contention import LIGHT_LOAD_THRESHOLDS, ContentionMonitor
 from harness.monitoring.cpu import CpuSampler
 from harness.records.models import Contention, ResultRecord, SessionRecord, Status
 from harness.runner.plan import RunPlan, Session
@@ -301,7 +301,8 @@ def _impair(stack: contextlib.ExitStack, testbed: Testbed, plan: RunPlan,
     transit = measure_transit(testbed, hosts[0], hosts[1], count=plan.verify_probes)
     engine = stack.enter_context(select_engine(testbed, plan.engine))
     engine.apply(testbed, profile, seed=plan.seed)
-    with ContentionMonitor(testbed.hosts) as monitor:
+    with ContentionMonitor(testbed.hosts, interval_s=0.5,
+                           thresholds=LIGHT_LOAD_THRESHOLDS) as monitor:
         verify_link(testbed, engine, profile, probes=plan.verify_probes, transit_ms=transit)
     return engine, monitor.result()
 

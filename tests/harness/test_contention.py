@@ -13,6 +13,7 @@ import pytest
 
 from harness.hosts.fake import FakeHost, Reply, Rules
 from harness.monitoring.contention import (
+    LIGHT_LOAD_THRESHOLDS,
     ContentionMonitor,
     Thresholds,
     judge,
@@ -168,3 +169,11 @@ def test_records_without_contention_still_load() -> None:
               "ended_at": "2026-01-01T00:00:01Z", "status": "ok", "parameters": None}
     record = ResultRecord.model_validate(fields)
     assert record.contention is None and record.quiet_path is None
+
+
+def test_a_light_measurement_is_judged_during_it_too() -> None:
+    host = {"lom": _host(_sample("before", 0), _sample("during", 2, None), _sample("after", 0))}
+    assert not judge(host)[0]
+    busy, reason = judge(host, LIGHT_LOAD_THRESHOLDS)
+    assert busy and reason == "lom: run queue 2 >= 2 (2 cores) during the test"
+    assert LIGHT_LOAD_THRESHOLDS.describe().startswith("busy if, before or during or after")
