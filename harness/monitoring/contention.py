@@ -158,10 +158,10 @@ def judge(hosts: dict[str, HostContention],
         queues = [sample.run_queue for sample in edges]
         if queues:
             seen.append(f"{name}: run queue max {max(queues)} of {host.cores} cores")
-            over = [sample for sample in edges if sample.run_queue >= limit]
-            if over:
-                findings.append(f"{name}: run queue {max(s.run_queue for s in over)} >= "
-                                f"{limit:g} ({host.cores} cores) {over[0].phase} the test")
+            longest = max(edges, key=lambda sample: sample.run_queue)
+            if longest.run_queue >= limit:
+                findings.append(f"{name}: run queue {longest.run_queue} >= {limit:g} "
+                                f"({host.cores} cores) {longest.phase} the test")
         latencies = [sample for sample in edges if sample.sched_p95_ms is not None]
         if latencies:
             worst = max(latencies, key=lambda sample: sample.sched_p95_ms or 0.0)
