@@ -62,8 +62,8 @@ class Thresholds:
     def describe(self) -> str:
         return (f"busy if, {' or '.join(self.phases)} the test on any host, the run queue "
                 f"besides the sampler >= {self.run_queue_per_core:g} x cores or the p95 "
-                f"oversleep of {SCHED_SLEEP_US // 1000} ms sleeps > {self.sched_p95_ms:g} ms; or CPU "
-                f"steal > {self.steal_pct:g} % over the test")
+                f"oversleep of {SCHED_SLEEP_US // 1000} ms sleeps > {self.sched_p95_ms:g} ms; "
+                f"or CPU steal > {self.steal_pct:g} % over the test")
 
 
 DEFAULT_THRESHOLDS = Thresholds()
