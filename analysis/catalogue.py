@@ -127,6 +127,9 @@ _SPECS: tuple[MetricSpec, ...] = (
     _spec("run.success_rate_pct", ALL, "%", "derived",
           "100 × attempts ok / attempts (attempt = one test on one link in one repetition)"),
     _spec("run.failures", ALL, "count", "derived", "attempts that did not succeed"),
+    _spec("host.busy_pct", ALL, "%", "derived",
+          "100 × the VPN/profile's test cells (test × link × repetition) measured on a host "
+          "flagged busy (record contention.busy) / its cells; 0 when none or not measured"),
 )
 
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

@@ -36,8 +36,11 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "status": pl.String(),
     "reason": pl.String(),
     "source": pl.String(),
+    "busy": pl.Boolean(),
 }
-"""One attempt of a test on one link: the unit of the success rate."""
+"""One attempt of a test on one link: the unit of the success rate. ``busy``: measured on a
+host the record flags as busy (its ``contention``); False when not measured (legacy data,
+records from before contention was sampled, VPN bring-ups)."""
 
 PHASE_SCHEMA: dict[str, pl.DataType] = {
     "vpn": pl.String(),
@@ -77,7 +80,7 @@ class DatasetBuilder:
     """Collects rows as plain tuples and turns them into typed frames once at the end."""
 
     observations: list[tuple[str, str, str, str, str, str, float]] = field(default_factory=list)
-    outcomes: list[tuple[str, str, str, str, str, bool, str, str | None, str]] = field(
+    outcomes: list[tuple[str, str, str, str, str, bool, str, str | None, str, bool]] = field(
         default_factory=list
     )
     phases: list[tuple[str | None, str | None, str, float]] = field(default_factory=list)
@@ -102,10 +105,12 @@ class DatasetBuilder:
         status: str,
         reason: str | None,
         source: str,
+        busy: bool = False,
     ) -> None:
         vpn, profile, test, link, sample = where
         ok = status == "ok"
-        self.outcomes.append((vpn, profile, test, link, sample, ok, status, reason, source))
+        self.outcomes.append((vpn, profile, test, link, sample, ok, status, reason, source,
+                              busy))
 
     def phase(self, vpn: str | None, profile: str | None, phase: str, seconds: float) -> None:
         self.phases.append((vpn, profile, phase, float(seconds)))

@@ -220,3 +220,24 @@ def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
         how="vertical_relaxed",
     ).collect()
 
+
+
+def busy_rows(outcomes: pl.DataFrame) -> pl.DataFrame:
+    """``host.busy_pct`` per (VPN, profile): the share of its test cells (VPN bring-ups
+    excluded) measured on a host flagged busy; n is the number of cells."""
+    cells = outcomes.lazy().filter(pl.col("test") != "bringup")
+    return (
+        cells.group_by("vpn", "profile")
+        .agg(
+            (100.0 * pl.col("busy").cast(pl.Float64).sum() / pl.len()).alias("value"),
+            pl.len().cast(pl.Int64).alias("n"),
+        )
+        .with_columns(
+            pl.lit(ALL).alias("test"),
+            pl.lit("host.busy_pct").alias("metric"),
+            pl.lit(ALL).alias("link"),
+            *_NO_SPREAD,
+        )
+        .select(ROW_COLUMNS)
+        .collect()
+    )

@@ -9,6 +9,7 @@ from analysis.catalogue import METRIC_COLUMNS, spec_for
 from analysis.dataset import Dataset
 from analysis.derived import (
     ROW_COLUMNS,
+    busy_rows,
     scaling_factor,
     spike_ratio,
     success_rows,
@@ -36,6 +37,7 @@ def compute_metric_rows(dataset: Dataset) -> pl.DataFrame:
     ]
     if not dataset.outcomes.is_empty():
         parts.append(success_rows(dataset.outcomes))
+        parts.append(busy_rows(dataset.outcomes))
     if not dataset.phases.is_empty():
         parts.append(time_rows(dataset.phases))
     rows = pl.concat(parts, how="vertical_relaxed")

@@ -56,7 +56,7 @@ def check_writable(out_dir: Path) -> None:
 def write_tables(analysis: Analysis, out_dir: Path) -> None:
     analysis.metrics.write_csv(out_dir / METRICS_CSV)
     analysis.metrics.write_parquet(out_dir / METRICS_PARQUET)
-    failures = analysis.dataset.outcomes.filter(~pl.col("ok")).drop("ok")
+    failures = analysis.dataset.outcomes.filter(~pl.col("ok")).drop("ok", "busy")
     failures.write_csv(out_dir / FAILURES_CSV)
 
 

@@ -79,6 +79,10 @@ def print_report(report: ImpairCheckReport, console: Console) -> None:
             console.print(check_table(record, check))
             console.print(f"verdict: {check.verdict}"
                           + ("; " + "; ".join(check.problems) if check.problems else ""))
+        contention = report.contention.get(record.profile)
+        if contention is not None:
+            console.print(("[yellow]host busy[/yellow]: " if contention.busy else "host: ")
+                          + contention.reason)
 
 
 def impair_check_command(

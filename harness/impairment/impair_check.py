@@ -17,8 +17,10 @@ from harness.impairment.check import (
 )
 from harness.impairment.profiles import resolve_profiles
 from harness.impairment.selection import parse_engine_preference, select_engine
+from harness.monitoring.contention import LIGHT_LOAD_THRESHOLDS, ContentionMonitor
 from harness.netem.model import Profile
 from harness.netem.record import ImpairmentRecord
+from harness.records.models import Contention
 from harness.settings.loader import load_testbed
 from harness.testbed.backends import DEFAULT_BACKEND, get_backend
 from harness.testbed.base import TestbedRequest
@@ -32,6 +34,9 @@ class ImpairCheckReport(BaseModel):
     rate_pps: float
     transit_mean_ms: float
     records: list[ImpairmentRecord] = Field(default_factory=list)
+    contention: dict[str, Contention] = Field(
+        default_factory=dict, description="Profile -> host contention around its measurement "
+        "(a busy host delays the probes and the engine: read its verdict with that in mind).")
 
     @property
     def consistent(self) -> bool:
@@ -75,9 +80,12 @@ def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 20
         for profile in resolved:
             with select_engine(testbed, engine) as active:
                 active.apply(testbed, profile, seed=seed)
-                verify_link(testbed, active, profile, probes=probes, rate_pps=rate_pps,
-                            transit_ms=transit, confidence=confidence)
+                with ContentionMonitor(testbed.hosts, interval_s=0.5,
+                                       thresholds=LIGHT_LOAD_THRESHOLDS) as monitor:
+                    verify_link(testbed, active, profile, probes=probes, rate_pps=rate_pps,
+                                transit_ms=transit, confidence=confidence)
                 record = active.remove()
+            report.contention[profile.name] = monitor.result()
             if record is not None:
                 report.records.append(record)
     return report

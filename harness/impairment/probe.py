@@ -3,6 +3,12 @@
     python -m harness.impairment.probe send --to ADDR --port P --count N --interval-us I
     python -m harness.impairment.probe receive --bind ADDR --port P --count N \\
         --max-seconds S --out FILE --ready FILE
+    python -m harness.impairment.probe sched --count N --sleep-us U
+
+``sched`` is the scheduling-latency probe of harness/monitoring/contention.py: it sleeps N
+times for U microseconds and prints, as one JSON line, how much later than asked each sleep
+ended (a busy run queue or a stolen CPU shows up as oversleep). It is small on purpose (N
+short sleeps, no traffic), so it can run next to a measurement without disturbing it.
 
 The hosts of the local testbed share one clock (CLOCK_MONOTONIC is not namespaced), so the
 receiver's arrival time minus the sender's time stamp is the one-way delay. Both sides are
@@ -110,9 +116,27 @@ def receive(address: str, port: int, count: int, max_seconds: float, out: Path,
     return 0
 
 
+MAX_SLEEP_US = 100_000
+MAX_SCHED_COUNT = 10_000
+
+
+def sched(count: int, sleep_us: int) -> int:
+    """Print ``{"sleep_us": U, "oversleep_us": [...]}``: each sleep's lateness."""
+    late: list[int] = []
+    for _ in range(count):
+        started = time.monotonic_ns()
+        time.sleep(sleep_us / 1e6)
+        late.append(max(0, (time.monotonic_ns() - started) // 1000 - sleep_us))
+    print(json.dumps({"sleep_us": sleep_us, "oversleep_us": late}), flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vpb-probe")
     sub = parser.add_subparsers(dest="role", required=True)
+    latency = sub.add_parser("sched")
+    latency.add_argument("--count", type=int, required=True)
+    latency.add_argument("--sleep-us", type=int, default=1000)
     sender = sub.add_parser("send")
     sender.add_argument("--to", required=True)
     receiver = sub.add_parser("receive")
@@ -127,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     sender.add_argument("--interval-us", type=int, required=True)
     sender.add_argument("--size", type=int, default=64)
     args = parser.parse_args(argv)
+    if args.role == "sched":
+        if not 1 <= args.count <= MAX_SCHED_COUNT or not 1 <= args.sleep_us <= MAX_SLEEP_US:
+            parser.error(f"--count must be 1..{MAX_SCHED_COUNT} and --sleep-us "
+                         f"1..{MAX_SLEEP_US}")
+        return sched(args.count, args.sleep_us)
     if not 1 <= args.count <= MAX_COUNT:
         parser.error(f"--count must be 1..{MAX_COUNT}")
     if args.role == "send":

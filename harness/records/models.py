@@ -19,6 +19,10 @@ from harness.netem.record import ImpairmentRecord
 
 #: 2: ``test`` is a workload name, ``metrics`` the workload's model dumped (no ``kind``),
 #: ``parameters`` what the test was measured with. The analysis still reads 1.
+#: Later additions within 2 are optional fields that default to "not measured" (None), so a
+#: record written before them still loads (analysis and ``--resume`` alike):
+#: ``ResultRecord.contention``, ``ResultRecord.quiet_path`` and
+#: ``SessionRecord.impairment_contention``.
 SCHEMA_VERSION: Literal[2] = 2
 
 
@@ -70,6 +74,56 @@ class CpuUsage(Strict):
     samples: list[CpuSample] = Field(default_factory=list)
 
 
+ContentionPhase = Literal["before", "during", "after"]
+
+
+class ContentionSample(Strict):
+    """One look at a host's scheduler: before, during or after the measurement."""
+
+    phase: ContentionPhase
+    t_s: float = Field(description="Seconds since the first (before) sample.")
+    run_queue: int = Field(description="Runnable tasks besides the sampler itself "
+                           "(/proc/stat procs_running - 1; the lower of the window's reads).")
+    sched_p50_ms: float | None = Field(
+        default=None, description="Median oversleep of the scheduling probe's 1 ms sleeps.")
+    sched_p95_ms: float | None = None
+    sched_max_ms: float | None = None
+
+
+class HostContention(Strict):
+    """Raw contention figures of one host over one measurement."""
+
+    cores: int
+    steal_pct: float | None = Field(
+        default=None, description="CPU steal, percent of all CPUs' time, first to last sample.")
+    samples: list[ContentionSample] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list,
+                             description="Figures that could not be taken, and why.")
+
+
+class Contention(Strict):
+    """How busy the hosts were around a measurement, and the verdict of the threshold rule
+    (harness.monitoring.contention.judge): a busy cell's numbers may be the host's, not the
+    VPN's."""
+
+    hosts: dict[str, HostContention] = Field(default_factory=dict)
+    busy: bool
+    reason: str
+    rule: str = Field(description="The thresholds the verdict used.")
+
+
+class QuietPath(Strict):
+    """The wait before a test until a short probe over the tunnel is back at its idle RTT
+    (harness.runner.quiet), so the previous test's traffic does not leak into this one."""
+
+    idle_rtt_ms: float | None = Field(
+        description="Median RTT over the tunnel measured once after bring-up (None: unknown).")
+    last_rtt_ms: float | None = Field(description="Median RTT of the last probe.")
+    probes: int
+    wait_s: float
+    converged: bool
+
+
 #: A workload's metrics or parameters model, dumped (the workload registry reads it back).
 Dumped = dict[str, JsonValue]
 #: Test names as the workload registry spells them (validated against it at the edges).
@@ -114,6 +168,10 @@ class ResultRecord(Strict):
     concurrent_links: int = 1
     tool_versions: dict[str, str] = Field(default_factory=dict)
     vpn_version: str | None = None
+    contention: Contention | None = Field(
+        default=None, description="Host contention around the test (None: not measured).")
+    quiet_path: QuietPath | None = Field(
+        default=None, description="The quiet-path wait before the test (None: not made).")
 
     @property
     def link(self) -> str:
@@ -143,6 +201,8 @@ class SessionRecord(Strict):
     impairment: ImpairmentRecord | None = Field(
         default=None, description="What was applied to the LAN egresses and what was measured."
     )
+    impairment_contention: Contention | None = Field(
+        default=None, description="Host contention while the impairment was verified.")
     tcp_tuning: dict[str, dict[str, str]] = Field(
         default_factory=dict, description="Host -> TCP sysctl -> value set for this session."
     )

@@ -20,6 +20,17 @@ def _describe(test: str, measurement: Measurement) -> str:
     return WORKLOADS[test].summary(metrics)
 
 
+def _flags(measurement: Measurement) -> str:
+    """What makes the numbers doubtful: a busy host, a tunnel that did not get quiet."""
+    flags = []
+    if measurement.contention is not None and measurement.contention.busy:
+        flags.append("host busy")
+    quiet = measurement.quiet_path
+    if quiet is not None and quiet.idle_rtt_ms is not None and not quiet.converged:
+        flags.append(f"tunnel not back at idle RTT after {quiet.wait_s:.1f}s")
+    return f" [yellow]({', '.join(flags)})[/yellow]" if flags else ""
+
+
 class ProgressReporter:
     def __init__(self, total_measurements: int, live: bool | None = None) -> None:
         self.console = Console(stderr=True, soft_wrap=True)
@@ -58,7 +69,7 @@ class ProgressReporter:
     def measurement_done(self, test: str, measurement: Measurement) -> None:
         self._progress.advance(self._task)
         self.console.print(f"  {test:<12} {measurement.link.label:<12} "
-                           f"{_describe(test, measurement)}")
+                           f"{_describe(test, measurement)}{_flags(measurement)}")
 
     def skipped(self, count: int) -> None:
         self._progress.advance(self._task, count)

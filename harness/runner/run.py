@@ -76,6 +76,10 @@ class RunOptions:
     run_id: str | None = None
     extra_metadata: dict[str, object] | None = None
     sample_cpu: bool = True
+    #: Host contention around every test, and the quiet-path wait before it (see
+    #: harness.monitoring.contention, harness.runner.quiet).
+    sample_contention: bool = True
+    quiet_path: bool = True
     #: Where machine facts and tool versions are asked (the backend's control host).
     control_host: Host | None = None
 
@@ -207,7 +211,9 @@ def run_plan(
     settings = SessionSettings(run_id=manifest.run_id, plan=plan,
                                ready_timeout_s=options.ready_timeout_s,
                                tool_versions=tool_versions(control_host), completed=completed,
-                               sample_cpu=options.sample_cpu)
+                               sample_cpu=options.sample_cpu,
+                               sample_contention=options.sample_contention,
+                               quiet_path=options.quiet_path)
     todo = [(session, pending_cells(session, plan.hosts, completed))
             for session in plan.sessions()]
     todo = [(session, pending) for session, pending in todo if pending]

@@ -20,9 +20,11 @@ from harness.impairment.check import measure_transit, verify_link
 from harness.impairment.engine import ImpairmentEngine
 from harness.impairment.selection import select_engine
 from harness.impairment.tuning import apply_tcp_tuning
+from harness.monitoring.contention import LIGHT_LOAD_THRESHOLDS, ContentionMonitor
 from harness.monitoring.cpu import CpuSampler
-from harness.records.models import ResultRecord, SessionRecord, Status
+from harness.records.models import Contention, ResultRecord, SessionRecord, Status
 from harness.runner.plan import RunPlan, Session
+from harness.runner.quiet import IdleRtt, measure_idle, wait_quiet
 from harness.runner.readiness import wait_for_overlay
 from harness.runner.timing import PhaseClock
 from harness.testbed.base import Testbed
@@ -54,6 +56,10 @@ class SessionSettings:
     #: Cells with an ok record already on disk; they are not measured again.
     completed: frozenset[CellKey] = frozenset()
     sample_cpu: bool = True
+    #: Host contention before, during and after every test (harness.monitoring.contention).
+    sample_contention: bool = True
+    #: Wait before every test until the tunnel is back at its idle RTT (harness.runner.quiet).
+    quiet_path: bool = True
 
 
 def pending_cells(session: Session, hosts: list[str],
@@ -82,7 +88,8 @@ def _record(settings: SessionSettings, session: Session, test: str,
         command=measurement.command,
         log_tails=measurement.log_tails, group=measurement.group,
         concurrent_links=measurement.concurrent_links, tool_versions=settings.tool_versions,
-        vpn_version=vpn_version,
+        vpn_version=vpn_version, contention=measurement.contention,
+        quiet_path=measurement.quiet_path,
     )
 
 
@@ -99,6 +106,14 @@ class _SessionRun:
         self.clock = clock
         self.on_measurement = on_measurement
         self.vpn_version: str | None = None
+        #: Link label -> the tunnel's idle RTT, measured once after bring-up.
+        self.idle: dict[str, IdleRtt | None] = {}
+
+    def measure_idle(self, testbed: Testbed, addresses: dict[str, str]) -> None:
+        """The idle RTT of every link the tests use, before any test loaded the tunnel."""
+        for link in ring_links(testbed.host_names):
+            self.idle[link.label] = measure_idle(testbed.host(link.source),
+                                                 addresses[link.target])
 
     def emit(self, test: str, measurement: Measurement) -> None:
         record = _record(self.settings, self.session, test, measurement, self.vpn_version)
@@ -116,13 +131,25 @@ class _SessionRun:
     def attempt(self, workload: Workload[Any, Any], ctx: WorkloadContext[Any],
                 links: list[Link],
                 vpn_ctx: VpnContext) -> list[Measurement]:
-        """One attempt on ``links``, with CPU sampled while it runs."""
+        """One attempt on ``links``, after the quiet-path wait, with CPU and host contention
+        sampled while it runs."""
+        quiet = {link.label: wait_quiet(ctx.testbed.host(link.source),
+                                        ctx.addresses[link.target], self.idle.get(link.label))
+                 for link in links} if self.settings.quiet_path else {}
         sampler = CpuSampler(ctx.testbed.hosts, vpn_ctx.processes)
-        with sampler if self.settings.sample_cpu else contextlib.nullcontext():
+        monitor = ContentionMonitor(ctx.testbed.hosts)
+        with contextlib.ExitStack() as sampling:
+            if self.settings.sample_contention:
+                sampling.enter_context(monitor)
+            if self.settings.sample_cpu:
+                sampling.enter_context(sampler)
             measurements = list(workload.run(ctx, links))
         usage = sampler.usage() if self.settings.sample_cpu else None
+        contention = monitor.result() if self.settings.sample_contention else None
         for measurement in measurements:
             measurement.cpu = usage
+            measurement.contention = contention
+            measurement.quiet_path = quiet.get(measurement.link.label)
             if measurement.status is not Status.OK:
                 dead = self.adapter.dead_daemons(vpn_ctx)
                 if dead:
@@ -208,6 +235,7 @@ def run_session(
     plan = settings.plan
     started = now()
     engine: ImpairmentEngine | None = None
+    verified: Contention | None = None
     tuning: dict[str, dict[str, str]] = {}
     with contextlib.ExitStack() as stack:
         testbed = stack.enter_context(_timed_testbed(testbed_factory, clock, vpn, profile))
@@ -217,7 +245,7 @@ def run_session(
         try:
             with clock.phase("impairment", vpn, profile):
                 tuning = apply_tcp_tuning(testbed, plan.tcp_tuning)
-                engine = _impair(stack, testbed, plan, session.profile)
+                engine, verified = _impair(stack, testbed, plan, session.profile)
             stack.callback(lambda: _teardown(adapter, vpn_ctx, clock, vpn, profile))
             with clock.phase("deploy", vpn, profile):
                 adapter.deploy(vpn_ctx)
@@ -235,6 +263,7 @@ def run_session(
                 status=Status.FAILED, error=f"{type(error).__name__}: {error}",
                 log_tails=adapter.log_tails(vpn_ctx), vpn_version=state.vpn_version,
                 impairment=engine.remove() if engine else None, tcp_tuning=tuning,
+                impairment_contention=verified,
             )
             sink.add_session(record)
             state.fail_all(pending, f"VPN not ready: {record.error}", record.log_tails)
@@ -245,9 +274,12 @@ def run_session(
             overlay_addresses=addresses, ready_after_s=ready_after,
             vpn_version=state.vpn_version, details=adapter.details(),
             interfaces=_interfaces(testbed), impairment=engine.record if engine else None,
-            tcp_tuning=tuning, testbed=testbed.describe(),
+            impairment_contention=verified, tcp_tuning=tuning, testbed=testbed.describe(),
         )
         sink.add_session(record)
+        if settings.quiet_path:
+            with clock.phase("tunnel_wait", vpn, profile):
+                state.measure_idle(testbed, addresses)
         state.run_tests(pending, testbed, addresses, vpn_ctx)
         if engine is not None:
             with clock.phase("impairment", vpn, profile):
@@ -258,18 +290,21 @@ def run_session(
 
 
 def _impair(stack: contextlib.ExitStack, testbed: Testbed, plan: RunPlan,
-            profile_name: str) -> ImpairmentEngine | None:
-    """Apply the profile's impairment and verify it by measurement; None at baseline
-    (the plain kernel path). The engine is removed when ``stack`` closes."""
+            profile_name: str) -> tuple[ImpairmentEngine | None, Contention | None]:
+    """Apply the profile's impairment and verify it by measurement, with the hosts'
+    contention during the check; (None, None) at baseline (the plain kernel path). The
+    engine is removed when ``stack`` closes."""
     profile = plan.profile_definitions[profile_name]
     if profile.egress is None:
-        return None
+        return None, None
     hosts = testbed.host_names
     transit = measure_transit(testbed, hosts[0], hosts[1], count=plan.verify_probes)
     engine = stack.enter_context(select_engine(testbed, plan.engine))
     engine.apply(testbed, profile, seed=plan.seed)
-    verify_link(testbed, engine, profile, probes=plan.verify_probes, transit_ms=transit)
-    return engine
+    with ContentionMonitor(testbed.hosts, interval_s=0.5,
+                           thresholds=LIGHT_LOAD_THRESHOLDS) as monitor:
+        verify_link(testbed, engine, profile, probes=plan.verify_probes, transit_ms=transit)
+    return engine, monitor.result()
 
 
 @contextlib.contextmanager

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.hosts.base import Host
-from harness.records.models import CpuUsage, Status
+from harness.records.models import Contention, CpuUsage, QuietPath, Status
 from harness.testbed.base import Testbed
 from harness.topology import Link
 
@@ -78,6 +78,9 @@ class Measurement:
     group: str | None = None
     concurrent_links: int = 1
     cpu: CpuUsage | None = None
+    #: Set by the runner: host contention around the test, the quiet-path wait before it.
+    contention: Contention | None = None
+    quiet_path: QuietPath | None = None
     attempts: int = 1
     attempt_errors: list[str] = field(default_factory=list)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from harness.records.models import (
+    Contention,
     PhaseTiming,
     ResultRecord,
     RunManifest,
@@ -150,3 +151,10 @@ def downgrade_to_v1(run_dir: Path) -> Path:
     manifest["schema_version"] = 1
     manifest_path.write_text(json.dumps(manifest))
     return run_dir
+
+
+def flagged(record: ResultRecord, busy: bool) -> ResultRecord:
+    """``record`` with a contention verdict (the raw figures do not matter to the analysis)."""
+    contention = Contention(busy=busy, reason="lom: run queue 3 >= 2 (2 cores) before the test"
+                            if busy else "quiet", rule="test rule")
+    return record.model_copy(update={"contention": contention})

@@ -14,6 +14,7 @@ GOLDEN_COLUMNS = [
 ]
 
 GOLDEN_LEGACY_METRICS = {
+    "host.busy_pct",
     "nix_cache.time_s",
     "parallel.retransmits", "parallel.scaling_factor", "parallel.throughput_mbps",
     "ping.jitter_ms", "ping.loss_pct", "ping.rtt_avg_ms", "ping.rtt_max_ms", "ping.rtt_min_ms",

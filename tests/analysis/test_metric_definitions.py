@@ -211,3 +211,24 @@ def test_several_run_dirs_are_combined(tmp_path: Path) -> None:
     assert value(metrics, "tcp.throughput_mbps") == pytest.approx(200.0)
     assert value(metrics, "tcp.throughput_mbps", column="n") == 2
     assert value(analyse(tmp_path / "a").metrics, "tcp.throughput_mbps") == pytest.approx(100)
+
+
+def test_busy_cells_are_flagged_and_counted_per_vpn_and_profile(tmp_path: Path) -> None:
+    """One of wg's three baseline cells was busy (a failed one counts too); the high
+    profile's cell was not; internal's records predate contention sampling."""
+    records = [rf.flagged(rf.tcp("wg", LOM_YUKI, 100), busy=True),
+               rf.flagged(rf.tcp("wg", YUKI_LUNA, 100), busy=False),
+               rf.flagged(rf.failed("wg", LUNA_LOM, "ping", "no replies"), busy=True),
+               rf.flagged(rf.tcp("wg", LOM_YUKI, 10, profile="high"), busy=False),
+               rf.tcp("internal", LOM_YUKI, 900)]
+    rf.write_run(tmp_path / "run1", records, sessions=[rf.session("wg", 1.0)])
+    result = analyse(tmp_path)
+    outcomes = result.dataset.outcomes
+    busy = outcomes.filter(pl.col("busy")).select("vpn", "test", "link").rows()
+    assert sorted(busy) == [("wg", "ping", "luna->lom"), ("wg", "tcp", "lom->yuki")]
+    metrics = result.metrics
+    assert value(metrics, "host.busy_pct", test="all") == pytest.approx(200 / 3)
+    assert value(metrics, "host.busy_pct", test="all", column="n") == 3  # bring-up not a cell
+    assert value(metrics, "host.busy_pct", profile="high", test="all") == 0.0
+    assert value(metrics, "host.busy_pct", vpn="internal", test="all") == 0.0
+    assert set(metrics.filter(pl.col("metric") == "host.busy_pct")["unit"]) == {"%"}

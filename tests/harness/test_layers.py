@@ -15,7 +15,7 @@ RANKS: dict[str, int] = {
     "harness.settings": 1, "harness.hosts": 1, "harness.records": 1,
     "harness.parsing": 2,
     "harness.testbed": 3,
-    "harness.monitoring": 4, "harness.impairment": 4, "harness.vpns": 4,
+    "harness.monitoring": 3, "harness.impairment": 4, "harness.vpns": 4,
     "harness.workloads": 4,
     "harness.metadata": 5, "harness.keys": 5,
     "harness.runner": 6,

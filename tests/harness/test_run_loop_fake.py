@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
@@ -34,7 +35,7 @@ from harness.vpns.base import BinaryRequirement, VpnAdapter, VpnContext, VpnErro
 from harness.vpns.internal import InternalAdapter
 from harness.workloads.nix_cache import RUN_TAG as NIX_RUN_TAG
 from harness.workloads.nix_cache import NixCacheMetrics
-from harness.workloads.ping import PingMetrics
+from harness.workloads.ping import PingMetrics, parse_ping
 from harness.workloads.registry import TEST_NAMES, metrics_as
 from harness.workloads.rist import RistMetrics
 from harness.workloads.tcp import TcpMetrics
@@ -172,17 +173,20 @@ def is_workload_ping(call: Call) -> bool:
 
 def run(plan: RunPlan, factory: FakeTestbedFactory, out_dir: Path, *,
         fakevpn: type[VpnAdapter] = DaemonVpn, ready_timeout_s: float | None = None,
-        sample_cpu: bool = False) -> Path:
+        sample_cpu: bool = False, quiet: bool = False) -> Path:
+    """``quiet``: with the quiet-path wait and contention sampling (their own tests)."""
     return run_plan(plan, VPN_SETTINGS, factory,
                     RunOptions(out_dir=out_dir, live_progress=False,
-                               ready_timeout_s=ready_timeout_s, sample_cpu=sample_cpu),
+                               ready_timeout_s=ready_timeout_s, sample_cpu=sample_cpu,
+                               sample_contention=quiet, quiet_path=quiet),
                     adapter_factory=adapters(fakevpn))
 
 
 def resume(run_dir: Path, factory: FakeTestbedFactory, *, force: bool = False) -> None:
     store, plan = open_for_resume(run_dir)
     run_plan(plan, VPN_SETTINGS, factory,
-             RunOptions(out_dir=run_dir.parent, live_progress=False),
+             RunOptions(out_dir=run_dir.parent, live_progress=False,
+                        sample_contention=False, quiet_path=False),
              resume=store, force=force, adapter_factory=adapters())
 
 
@@ -558,3 +562,40 @@ def test_every_workload_parses_real_output_and_cpu_is_sampled(tmp_path: Path) ->
     assert vpn_session.testbed["backend"] == "fake"
     # The fake answered everything the run asked.
     assert isinstance(factory.handler, Rules) and factory.handler.unmatched == []
+
+
+# -- the quiet path and host contention -------------------------------------------------------
+def test_quiet_path_wait_and_contention_are_in_every_record(tmp_path: Path) -> None:
+    """The first quiet-path probe from lom after bring-up still sees the tunnel loaded
+    (+9 ms) twice, so lom's first test waits three probes; every other test settles at
+    once. The scheduling probe reports 4 ms oversleeps: every cell is flagged busy."""
+    slow = re.sub(r"time=([\d.]+)", lambda m: f"time={float(m.group(1)) + 9:.3f}", PING_OK)
+    late = json.dumps({"sleep_us": 1000, "oversleep_us": [80] * 18 + [4000] * 2})
+
+    def seed_proc_stat(testbed: FakeTestbed) -> None:
+        for host in testbed.hosts:
+            host.write_file(PurePosixPath("/proc/stat"),
+                            "cpu  100 0 50 1000 0 0 10 0 0 0\ncpu0 100 0 50 1000 0 0 10 0 0 0\n"
+                            "procs_running 1\n")
+
+    rules = (healthy().on("ping", "-n", "-c", "5", host="lom", times=2, reply=Reply(stdout=slow))
+             .on("vpb-probe", "sched", reply=Reply(stdout=late)))
+    factory = FakeTestbedFactory(rules, on_start=daemon_logs, prepare=seed_proc_stat)
+    run_dir = run(make_plan(["fakevpn"], ["udp", "ping"]), factory, tmp_path, quiet=True)
+
+    found = records(run_dir)
+    idle = statistics.median(s for s in parse_ping(PING_OK, 0.2).samples_ms if s is not None)
+    first = found[("fakevpn", 0, "udp", "lom->yuki")].quiet_path
+    assert first is not None and first.converged and first.probes == 3
+    assert first.idle_rtt_ms == pytest.approx(idle) and first.last_rtt_ms == pytest.approx(idle)
+    for key, record in found.items():
+        assert record.status is Status.OK
+        if key[2:] != ("udp", "lom->yuki"):
+            assert record.quiet_path is not None and record.quiet_path.converged
+            assert record.quiet_path.probes == 1
+        contention = record.contention
+        assert contention is not None and contention.busy, key
+        assert contention.reason.startswith("lom: p95 scheduling latency 4 ms > 2 ms before")
+        assert set(contention.hosts) == set(HOSTS)
+    # The idle RTT was measured once per link after bring-up, ten echoes each.
+    assert len([c for c in factory.calls if c.matches("ping", "-n", "-c", "10")]) == 3

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+import statistics
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from harness.impairment.check import (
 from harness.impairment.engine import wait_reachable
 from harness.impairment.profiles import BUILTIN_PROFILES
 from harness.impairment.userspace import UserspaceEngine
+from harness.monitoring.contention import LIGHT_LOAD_THRESHOLDS, ContentionMonitor
 from harness.netem.model import Impairment, Profile, RandomLoss, StateLoss
 from harness.netem.netem_math import loss_probability
 from harness.settings.loader import load_testbed
@@ -48,26 +51,44 @@ def _bridge_ports(testbed: LocalTestbed) -> dict[str, str | None]:
             if link["ifname"].startswith("p-")}
 
 
+#: Measurements of a profile before the check gives up on a busy host (each ~2 s of probes).
+ATTEMPTS = 3
+
+
 @pytest.mark.parametrize(("name", "seed"), [("low", 11), ("medium", 12), ("high", 13)])
 def test_realised_link_matches_the_model(two_hosts: LocalTestbed, transit: list[float],
                                          linkemu_binary: Path, name: str, seed: int) -> None:
+    """Measured against the model's intervals. Under contention (another build, a busy
+    loop) the emulated delays are the scheduler's, not the model's, and the check rightly
+    says so: an inconsistent verdict on a host flagged busy is measured again (bounded);
+    if the host stays busy the statistical comparison is skipped with the figures, while
+    everything load cannot change is still asserted. Inconsistent on a quiet host fails."""
     profile = BUILTIN_PROFILES[name]
-    with UserspaceEngine() as engine:
-        record = engine.apply(two_hosts, profile, seed=seed)
-        assert record.engine == "userspace" and record.seed == seed
-        check = verify_link(two_hosts, engine, profile, probes=2000, rate_pps=1000,
-                            transit_ms=transit, confidence=CONFIDENCE)
-        final = engine.remove()
-    assert final is not None and final.checks == [check]
-    assert check.probes_received > 1900
-    # Everything compared with the model inside its interval: mean delay, delay shares
-    # below three model quantiles, loss, and the RFC 4737 reorder share.
-    assert check.verdict == "consistent", check.problems
-    # Jitter bounds: nothing earlier than the model's minimum delay.
-    assert check.below_model_minimum == 0
-    stats = final.switch_stats_after
-    assert stats is not None and stats["final"] is True
-    assert all(port["dropped_oversize"] == 0 for port in stats["ports"])
+    busy: list[str] = []
+    for _attempt in range(ATTEMPTS):
+        with UserspaceEngine() as engine:
+            record = engine.apply(two_hosts, profile, seed=seed)
+            assert record.engine == "userspace" and record.seed == seed
+            with ContentionMonitor(two_hosts.hosts, interval_s=0.5,
+                                   thresholds=LIGHT_LOAD_THRESHOLDS) as monitor:
+                check = verify_link(two_hosts, engine, profile, probes=2000, rate_pps=1000,
+                                    transit_ms=transit, confidence=CONFIDENCE)
+            final = engine.remove()
+        assert final is not None and final.checks == [check]
+        assert check.probes_received > 1900
+        # Jitter bounds: nothing earlier than the model's minimum delay (load only delays).
+        assert check.below_model_minimum == 0
+        stats = final.switch_stats_after
+        assert stats is not None and stats["final"] is True
+        assert all(port["dropped_oversize"] == 0 for port in stats["ports"])
+        if check.verdict == "consistent":
+            return  # mean delay, delay shares below three model quantiles, loss, reorder
+        contention = monitor.result()
+        # Inconsistent on a quiet host is a real disagreement with the model.
+        assert contention.busy, (check.problems, contention.reason)
+        busy.append(f"{'; '.join(check.problems)} [host busy: {contention.reason}]")
+    pytest.skip(f"{name}: host busy in all {ATTEMPTS} measurements, so the realised delays "
+                f"are not the model's: " + " | ".join(busy))
 
 
 def test_bursty_loss_models_realise_longer_bursts(two_hosts: LocalTestbed,
@@ -107,10 +128,12 @@ def _mean_and_se(values: list[int]) -> tuple[float, float]:
     return mean, math.sqrt(variance / len(values))
 
 
-def _ping_avg_ms(testbed: LocalTestbed) -> float:
+def _ping_median_ms(testbed: LocalTestbed) -> float:
+    """Median RTT of 20 echoes: a scheduling spike on a loaded machine moves the mean by
+    milliseconds, the median not."""
     output = testbed.host("lom").succeed(
-        ["ping", "-c", "20", "-i", "0.01", "-W", "1", "-q", testbed.lan_address("yuki")])
-    return float(output.rsplit("=", 1)[1].split("/")[1])
+        ["ping", "-n", "-c", "20", "-i", "0.01", "-W", "1", testbed.lan_address("yuki")])
+    return statistics.median(float(rtt) for rtt in re.findall(r"time=([\d.]+) ms", output))
 
 
 def test_removal_restores_the_bridge_path(two_hosts: LocalTestbed, linkemu_binary: Path) -> None:
@@ -118,12 +141,12 @@ def test_removal_restores_the_bridge_path(two_hosts: LocalTestbed, linkemu_binar
     engine = UserspaceEngine()
     engine.apply(two_hosts, BUILTIN_PROFILES["high"], seed=1)
     assert set(_bridge_ports(two_hosts).values()) == {None}  # ports left br0
-    assert _ping_avg_ms(two_hosts) > 5  # 2 x E[max(0, U(-9, 21))] = 14.7 ms
+    assert _ping_median_ms(two_hosts) > 5  # median of 2 x max(0, U(-9, 21)): 14.6 ms
     record = engine.remove()
     assert record is not None and record.removed_at is not None
     assert _bridge_ports(two_hosts) == before == {"p-lom": "br0", "p-yuki": "br0"}
     assert two_hosts.lan_host.processes() == []
-    assert _ping_avg_ms(two_hosts) < 1.0
+    assert _ping_median_ms(two_hosts) < 1.0  # the bare bridge: ~0.05 ms
     assert engine.remove() is None  # idempotent
 
 
