@@ -178,6 +178,24 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def one_line(message: str) -> str:
+    """Bad input is answered in one line, whatever the message was built from."""
+    return " ".join(message.split())
+
+
+def parser_error_line(error: Exception) -> str | None:
+    """The parser's complaint as the one line every bad input gets (click prints usage,
+    a hint and a boxed message); None for "no arguments" (the help is shown instead)."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return None
+    format_message = getattr(error, "format_message", None)
+    text = format_message() if callable(format_message) else str(error)
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command_path", None)
+    hint = f" (see: {command} --help)" if command else ""
+    return "error: " + one_line(str(text)) + hint
+
+
 def main() -> None:
     """Console script: map expected errors to messages and exit codes."""
     try:
@@ -185,10 +203,11 @@ def main() -> None:
         # Ctrl-C) instead of exiting, and lets our own exceptions through.
         code = app(standalone_mode=False)
     except UsageError as error:
-        errors.print(f"error: {error}", markup=False)
+        errors.print(f"error: {one_line(str(error))}", markup=False, highlight=False)
         sys.exit(2)
     except ConfigError as error:
-        errors.print(f"configuration error: {error}", markup=False)
+        errors.print(f"configuration error: {one_line(str(error))}", markup=False,
+                     highlight=False)
         sys.exit(2)
     except TestbedError as error:
         errors.print(f"testbed error: {error}", markup=False)
@@ -200,9 +219,13 @@ def main() -> None:
         errors.print(f"stopped ({stop}); everything this run created was removed")
         sys.exit(128 + stop.signum)
     except typer.TyperException as error:  # usage errors of the parser itself
-        show = getattr(error, "show", None)
-        if callable(show):
-            show()
+        message = parser_error_line(error)
+        if message is None:  # no arguments: the help text, as click shows it
+            show = getattr(error, "show", None)
+            if callable(show):
+                show()
+        else:
+            errors.print(message, markup=False, highlight=False)
         sys.exit(int(getattr(error, "exit_code", 2)))
     if code == 130:
         errors.print("interrupted; everything this run created was removed")
