@@ -24,8 +24,8 @@ def run_analysis(results_dir: Path, out_dir: Path | None, input_format: str = "a
 
     validate_format(input_format)
     target = out_dir if out_dir is not None else default_out_dir(results_dir)
+    check_writable(target, results_dir)
     analysis = analyse(results_dir, input_format)
-    check_writable(target)
     write_outputs(analysis, target)
     return target
 
@@ -40,8 +40,9 @@ def analysis_command(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output directory "
-                     "[default: results/analysis/<name of RESULTS_DIR>]."),
+        typer.Option("--out", help="Output directory, outside RESULTS_DIR "
+                     "\\[default: results/analysis/<name of RESULTS_DIR>].",
+                     show_default=False),
     ] = None,
     input_format: Annotated[
         str,
@@ -52,7 +53,7 @@ def analysis_command(
     try:
         written = run_analysis(results_dir, out, input_format)
     except AnalysisInputError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo("error: " + " ".join(str(error).split()), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from error
     typer.echo(f"analysis written to {written} (open {written / 'report.html'})")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +14,8 @@ from analysis.figures.render import RenderedFigure, render_all
 from analysis.importers.detect import load_dataset
 from analysis.metrics import compute_metrics
 from analysis.report.build import build_report
+from harness.errors import UsageError
+from harness.outdir import check_output_dir, inside
 
 METRICS_CSV = "metrics.csv"
 METRICS_PARQUET = "metrics.parquet"
@@ -42,15 +43,17 @@ def default_out_dir(results_dir: Path) -> Path:
     return DEFAULT_OUT / results_dir.resolve().name
 
 
-def check_writable(out_dir: Path) -> None:
-    """Fail early, before anything is written, if ``out_dir`` cannot be created."""
-    existing = out_dir
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise AnalysisInputError(f"{out_dir}: cannot create output here ({existing} is a file)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise AnalysisInputError(f"{out_dir}: not writable; pass --out DIR")
+def check_writable(out_dir: Path, results_dir: Path | None = None) -> None:
+    """Fail early, before anything is read or written: ``out_dir`` must be creatable and
+    writable, and never the input itself or a directory inside it."""
+    if results_dir is not None and inside(out_dir, results_dir):
+        raise AnalysisInputError(f"--out {out_dir} is inside the input {results_dir}; the "
+                                 "analysis never writes into its input: pass --out DIR "
+                                 "outside it")
+    try:
+        check_output_dir(out_dir)
+    except UsageError as error:
+        raise AnalysisInputError(str(error)) from None
 
 
 def write_tables(analysis: Analysis, out_dir: Path) -> None:

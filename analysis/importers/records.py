@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from analysis.catalogue import ALL, is_known_metric, phase_name
 from analysis.dataset import Dataset, DatasetBuilder, MetadataTable
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, utf8_name
 from analysis.importers.records_map import (
     metric_values,
     parameters_text,
@@ -46,7 +46,10 @@ def find_run_dirs(results_dir: Path) -> list[Path]:
         return [results_dir]
     if not results_dir.is_dir():
         return []
-    return sorted(p for p in results_dir.iterdir() if (p / MANIFEST).is_file())
+    found = sorted(p for p in results_dir.iterdir() if (p / MANIFEST).is_file())
+    for path in found:
+        utf8_name(path)
+    return found
 
 
 def _read_json(path: Path) -> dict[str, Any]:
