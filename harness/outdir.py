@@ -59,3 +59,11 @@ def inside(path: Path, directory: Path) -> bool:
     """Whether ``path`` is ``directory`` or below it, after resolving symlinks."""
     resolved, root = path.resolve(), directory.resolve()
     return resolved == root or root in resolved.parents
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """Raise UsageError unless the file ``path`` can be written (its directory exists or
+    can be created and is writable; ``path`` is not a directory)."""
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory; pass a file name")
+    check_output_dir(path.parent if str(path.parent) else Path("."), f"{flag} {path}: directory")

@@ -18,22 +18,22 @@ from harness import limits
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
 from harness.hosts.local import LocalMachine
-from harness.outdir import check_output_dir
 from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
 from harness.impairment.selection import parse_engine_preference
 from harness.impairment.tuning import parse_tcp_tuning
+from harness.outdir import check_output_dir
 from harness.records.models import Status
 from harness.records.store import RunStore
 from harness.runner.plan import REFERENCE_VPN, RunPlan, TestPolicy
 from harness.runner.planfile import PlanFile, load_plan_file
 from harness.runner.run import (
-    ResumeError,
     RunDiskFull,
     RunOptions,
     completed_cells,
     open_for_resume,
     run_plan,
 )
+from harness.runner.rundir import ResumeError
 from harness.runner.session import CellKey, pending_cells
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings

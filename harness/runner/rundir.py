@@ -90,8 +90,8 @@ def check_paths(run_dir: Path, manifest: RunManifest) -> None:
         pure = PurePosixPath(rel)
         if (pure.is_absolute() or ".." in pure.parts or not pure.parts
                 or not inside(run_dir / rel, run_dir)):
-            raise ResumeError(f"{run_dir / MANIFEST} lists {rel!r}, which is outside the run "
-                              "directory; the manifest is damaged, start a new run")
+            raise ResumeError(f"{run_dir} lists {rel!r} in its {MANIFEST} or {INDEX}, which "
+                              "is outside the run directory; it is damaged, start a new run")
 
 
 def plan_problem(plan: RunPlan) -> str | None:
