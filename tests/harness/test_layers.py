@@ -11,9 +11,9 @@ REPO = Path(__file__).resolve().parents[2]
 #: Lower rank = lower layer. A package may import only packages of a lower or equal rank
 #: (equal only for itself).
 RANKS: dict[str, int] = {
-    "harness.errors": 0, "harness.limits": 0, "harness.outdir": 0,
-    "harness.waiting": 0, "harness.topology": 0, "harness.netem": 0,
+    "harness.errors": 0, "harness.waiting": 0, "harness.topology": 0, "harness.netem": 0,
     "harness.settings": 1, "harness.hosts": 1, "harness.records": 1,
+    "harness.limits": 1, "harness.outdir": 1,
     "harness.parsing": 2,
     "harness.testbed": 3,
     "harness.monitoring": 4, "harness.impairment": 4, "harness.vpns": 4,
