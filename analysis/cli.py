@@ -19,12 +19,15 @@ def run_analysis(results_dir: Path, out_dir: Path | None, input_format: str = "a
     Raises :class:`AnalysisInputError` for unusable input, before writing anything.
     """
     # Imported here so that `vpn-bench` starts without loading polars and plotnine.
-    from analysis.importers.detect import validate_format
-    from analysis.pipeline import analyse, check_writable, default_out_dir, write_outputs
+    from analysis.outputs import check_writable, default_out_dir
 
-    validate_format(input_format)
+    if input_format not in FORMATS:
+        raise AnalysisInputError(
+            f"unknown input format {input_format!r}; valid choices: {', '.join(FORMATS)}")
     target = out_dir if out_dir is not None else default_out_dir(results_dir)
     check_writable(target, results_dir)
+    from analysis.pipeline import analyse, write_outputs
+
     analysis = analyse(results_dir, input_format)
     write_outputs(analysis, target)
     return target

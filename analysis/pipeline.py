@@ -8,22 +8,20 @@ from pathlib import Path
 import polars as pl
 
 from analysis.dataset import Dataset
-from analysis.errors import AnalysisInputError
 from analysis.figures.builders import FigureContext
 from analysis.figures.render import RenderedFigure, render_all
 from analysis.importers.detect import load_dataset
 from analysis.metrics import compute_metrics
+from analysis.outputs import DEFAULT_OUT, check_writable, default_out_dir
 from analysis.report.build import build_report
-from harness.errors import UsageError
-from harness.outdir import check_output_dir, inside
+
+__all__ = ["DEFAULT_OUT", "Analysis", "analyse", "check_writable", "default_out_dir",
+           "write_outputs", "write_tables"]
 
 METRICS_CSV = "metrics.csv"
 METRICS_PARQUET = "metrics.parquet"
 FAILURES_CSV = "failures.csv"
 FIGURES_DIR = "figures"
-#: Default output root, relative to the working directory: never inside the input, which may be
-#: read-only or shared (the legacy dataset).
-DEFAULT_OUT = Path("results") / "analysis"
 
 
 @dataclass(frozen=True)
@@ -36,24 +34,6 @@ def analyse(results_dir: Path, input_format: str = "auto") -> Analysis:
     """Load and compute; pure apart from reading ``results_dir``."""
     dataset = load_dataset(results_dir, input_format)
     return Analysis(dataset, compute_metrics(dataset))
-
-
-def default_out_dir(results_dir: Path) -> Path:
-    """``results/analysis/<name of RESULTS_DIR>`` below the working directory."""
-    return DEFAULT_OUT / results_dir.resolve().name
-
-
-def check_writable(out_dir: Path, results_dir: Path | None = None) -> None:
-    """Fail early, before anything is read or written: ``out_dir`` must be creatable and
-    writable, and never the input itself or a directory inside it."""
-    if results_dir is not None and inside(out_dir, results_dir):
-        raise AnalysisInputError(f"--out {out_dir} is inside the input {results_dir}; the "
-                                 "analysis never writes into its input: pass --out DIR "
-                                 "outside it")
-    try:
-        check_output_dir(out_dir)
-    except UsageError as error:
-        raise AnalysisInputError(str(error)) from None
 
 
 def write_tables(analysis: Analysis, out_dir: Path) -> None:

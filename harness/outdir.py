@@ -57,7 +57,8 @@ def check_output_dir(path: Path, flag: str = "--out") -> None:
 
 def inside(path: Path, directory: Path) -> bool:
     """Whether ``path`` is ``directory`` or below it, after resolving symlinks."""
-    resolved, root = path.resolve(), directory.resolve()
+    # realpath, unlike Path.resolve, does not raise on a symlink loop.
+    resolved, root = Path(os.path.realpath(path)), Path(os.path.realpath(directory))
     return resolved == root or root in resolved.parents
 
 

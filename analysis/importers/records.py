@@ -23,6 +23,7 @@ from analysis.importers.records_map import (
     upgrade_from_v1,
     workload_of,
 )
+from harness.outdir import inside
 from harness.records.models import (
     SCHEMA_VERSION,
     ResultRecord,
@@ -193,6 +194,10 @@ class RecordsImporter:
             self.out.notes.append(
                 f"Run {manifest.run_id} is not marked complete (interrupted or still running)."
             )
+        for rel in [*manifest.records, *manifest.sessions]:
+            if not inside(run_dir / rel, run_dir):
+                raise AnalysisInputError(f"{run_dir}: its manifest lists {rel!r}, outside the "
+                                         "run directory; the run is damaged")
         for rel in manifest.records:
             self._add_record(self._load(ResultRecord, run_dir / rel), rel, run_dir / rel)
         for rel in manifest.sessions:
