@@ -161,6 +161,13 @@ RUN = [
         setup=link("loop", "{tmp}/loop")),
     row("out-root-owned", f"{DRY} --out {{tmp}}/root-owned/results", "Permission denied",
         setup=directory("root-owned"), as_user=True),
+    row("out-checked-before-the-testbed", "run --vpn internal --out /proc/nosuch/x",
+        "--out /proc/nosuch/x", "writable", as_user=True),
+    row("inventory-missing", f"{DRY} --inventory {{tmp}}/none.toml", "no such file"),
+    row("inventory-non-utf8", f"{DRY} --inventory {{tmp}}/inv.toml", "not UTF-8",
+        setup=write("inv.toml", b"\xff")),
+    row("inventory-with-local-backend", f"{DRY} --backend nosuch --inventory {{tmp}}/inv.toml",
+        "--inventory selects the ssh backend", setup=write("inv.toml", "")),
     # plan files: I/O
     row("plan-missing", f"{DRY} --plan {{tmp}}/none.toml", "{tmp}/none.toml does not exist"),
     row("plan-directory", f"{DRY} --plan {{tmp}}/plandir", "is a directory",
@@ -373,3 +380,123 @@ def test_the_real_entry_point_behaves_the_same(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "unknown VPN '[/]'" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the behaviour around the table: what good input next to bad input does --------------
+def test_resume_dry_run_lists_exactly_the_cells_still_to_measure(tmp_path: Path) -> None:
+    """ok records count as done; a failed record and a missing one are still to measure;
+    the dry run reads the directory without locking, cleaning or adopting anything."""
+    from harness.records.store import RunStore
+    from tests.analysis import record_factory as rf
+    from tests.bad_input import tree_state
+
+    manifest()(tmp_path)
+    run_dir = tmp_path / "run"
+    store = RunStore.open_for_writing(run_dir)
+    for record in (rf.tcp("internal", ("lom", "yuki"), 900, run_id="run"),
+                   rf.tcp("internal", ("yuki", "luna"), 900, run_id="run"),
+                   rf.ping("internal", ("luna", "lom"), 1.0, 0.5, 2.0, 0.1, run_id="run"),
+                   rf.failed("internal", ("lom", "yuki"), "ping", "lost", run_id="run")):
+        store.add_record(record)
+    store.save_manifest()
+    store.close()
+    (run_dir / "internal" / "baseline" / "rep0" / "tcp" / ".left-by-a-killed-writer.tmp"
+     ).write_text("partial")
+    before = tree_state(tmp_path)
+
+    result = _main("run", "--dry-run", "--resume", str(run_dir))
+    assert result.code == 0, result.stderr
+    assert "still to measure: 3 cells in 1 of 1 sessions:" in result.stdout
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert ["tcp", "luna->lom"] in lines
+    assert ["ping", "lom->yuki,", "yuki->luna"] in lines
+    assert not any(line[:1] == ["tcp"] and "lom->yuki" in " ".join(line) for line in lines)
+    assert tree_state(tmp_path) == before, "a dry run changed the run directory"
+
+    forced = _main("run", "--dry-run", "--resume", str(run_dir), "--force")
+    assert "still to measure: 6 cells in 1 of 1 sessions:" in forced.stdout
+
+
+def _main(*argv: str) -> Any:
+    from tests.bad_input import _run_in_process
+
+    return _run_in_process(list(argv), Path.cwd(), {})
+
+
+def test_profiles_vpns_and_tests_are_case_insensitive() -> None:
+    result = _main("run", "--dry-run", "--vpn", "Internal", "--test", "TCP",
+                   "--profile", "HIGH,Baseline", "--out", "/nonexistent-vpb-out")
+    assert result.code == 0, result.stderr
+    assert "internal   high      tcp" in result.stdout
+    assert "internal   baseline  tcp" in result.stdout
+    assert not Path("/nonexistent-vpb-out").exists()
+
+
+def _all_commands() -> list[tuple[list[str], Any]]:
+    import typer
+
+    from harness.cli.app import app
+
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(path: list[str], command: Any) -> None:
+        found.append((path, command))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk([*path, name], sub)
+
+    walk([], typer.main.get_command(app))
+    return found
+
+
+@pytest.mark.parametrize(("path", "command"), [
+    pytest.param(path, command, id=" ".join(path) or "vpn-bench")
+    for path, command in _all_commands()])
+def test_help_shows_every_bracketed_text(path: list[str], command: Any,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Help texts are rich markup: an unescaped ``[default: 30]`` or ``[easytier]``
+    vanishes. Every bracketed text of every option's help must be visible in --help."""
+    import re
+
+    monkeypatch.setenv("COLUMNS", "1000")
+    monkeypatch.setenv("TERMINAL_WIDTH", "1000")
+    result = _main(*path, "--help")
+    assert result.code == 0, result.stderr
+    shown = " ".join(result.stdout.replace("│", " ").split())
+    for param in getattr(command, "params", []):
+        help_text = (getattr(param, "help", None) or "").replace("\\[", "[")
+        for bracketed in re.findall(r"\[[^\]]*\]", help_text):
+            assert " ".join(bracketed.split()) in shown, f"{param.name}: {bracketed} vanished"
+    if path == ["run"]:
+        for default in ("[default: 30]", "[default: 100]", "[default: baseline]",
+                        "[default: 1]", "[default: random, recorded]"):
+            assert default in shown
+
+
+def test_list_shows_install_hints_with_their_brackets(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``pip install 'vpn-bench[easytier]'`` stays whole in the table of `vpn-bench list`."""
+    from harness.cli import info
+
+    hint = "not installed (pip install 'vpn-bench[easytier]'; [/] [bold]x)"
+    monkeypatch.setattr(info, "availability",
+                        lambda settings: dict.fromkeys(settings, hint))
+    monkeypatch.setenv("COLUMNS", "1000")
+    result = _main("list")
+    assert result.code == 0, result.stderr
+    assert "vpn-bench[easytier]" in result.stdout
+    assert "[/] [bold]x" in result.stdout
+
+
+def test_keys_output_directory_is_not_world_writable_under_umask_000(tmp_path: Path) -> None:
+    out = tmp_path / "new" / "keys"
+    old = os.umask(0)
+    try:
+        result = _main("keys", "--vpn", "easytier", "--out", str(out))
+    finally:
+        os.umask(old)
+    assert result.code == 0, result.stderr
+    directories = [tmp_path / "new", out, *(p for p in out.rglob("*") if p.is_dir())]
+    assert out / "secrets" in directories
+    for directory in directories:
+        assert directory.stat().st_mode & 0o022 == 0, f"{directory} is group/world-writable"
+    for path in out.rglob("*"):
+        assert path.stat().st_mode & 0o002 == 0, f"{path} is world-writable"
