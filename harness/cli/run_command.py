@@ -286,33 +286,51 @@ def _describe_params(params: WorkloadParams) -> str:
     return " ".join(f"{key}={value}" for key, value in params.model_dump(mode="json").items())
 
 
-def _open_resumed(request: RunRequest) -> tuple[RunStore, RunPlan, dict[str, VpnSettings]]:
+def _check_backend(request: RunRequest, backend: Backend, plan: RunPlan) -> None:
+    """What the backend needs of the plan and the flags (the ssh inventory names every
+    host; real NICs' offloads are left alone)."""
+    if isinstance(backend, SshBackend):
+        backend.inventory.require_hosts(plan.hosts)
+        if request.offloads != "default":
+            raise UsageError("--offloads on|off: the ssh backend leaves real NICs' offloads "
+                             "as they are; valid there: default")
+
+
+def _open_resumed(request: RunRequest,
+                  backend: Backend) -> tuple[RunStore, RunPlan, dict[str, VpnSettings]]:
     """The run to resume, validated: its directory, its plan, and that every VPN with
-    cells still to measure is known and can run here (read-only for a dry run)."""
+    cells still to measure is known and can run here. Everything is checked on a read-only
+    view; only then (and not for a dry run) is the run locked for writing."""
     assert request.resume is not None
     check_resume_request(request)
     try:
-        store, plan = open_for_resume(request.resume, writer=not request.dry_run)
+        view, plan = open_for_resume(request.resume, writer=False)
     except ResumeError as error:
         raise UsageError(str(error)) from None
+    if view.manifest.backend != backend.name:
+        raise UsageError(f"the run to resume used the {view.manifest.backend} backend, not "
+                         f"{backend.name}" + (" (pass its --inventory FILE)"
+                                              if view.manifest.backend == "ssh" else ""))
+    known = known_vpns()
+    missing = [name for name in plan.vpns if name not in known]
+    if missing:
+        raise UsageError(f"the run to resume uses VPNs this harness does not know: "
+                         f"{', '.join(missing)}; known: {', '.join(known)}")
+    settings = {name: known[name] for name in plan.vpns}
+    completed = frozenset() if request.force else completed_cells(view)
+    waiting = {session.vpn for session in plan.sessions()
+               if pending_cells(session, plan.hosts, completed)}
+    reasons = availability({name: settings[name] for name in plan.vpns if name in waiting})
+    unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
+    if unavailable:
+        raise UsageError("cannot resume here: " + "; ".join(unavailable))
+    _check_backend(request, backend, plan)
+    if request.dry_run:
+        return view, plan, settings
     try:
-        known = known_vpns()
-        missing = [name for name in plan.vpns if name not in known]
-        if missing:
-            raise UsageError(f"the run to resume uses VPNs this harness does not know: "
-                             f"{', '.join(missing)}; known: {', '.join(known)}")
-        settings = {name: known[name] for name in plan.vpns}
-        completed = frozenset() if request.force else completed_cells(store)
-        waiting = {session.vpn for session in plan.sessions()
-                   if pending_cells(session, plan.hosts, completed)}
-        reasons = availability({name: settings[name] for name in plan.vpns
-                                if name in waiting})
-        unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
-        if unavailable:
-            raise UsageError("cannot resume here: " + "; ".join(unavailable))
-    except BaseException:
-        store.close()
-        raise
+        store, plan = open_for_resume(request.resume)
+    except ResumeError as error:
+        raise UsageError(str(error)) from None
     return store, plan, settings
 
 
@@ -320,27 +338,13 @@ def execute(request: RunRequest, console: Console) -> int:
     backend = get_backend(request.backend, request.inventory)
     resume_store: RunStore | None = None
     if request.resume is not None:
-        resume_store, plan, settings = _open_resumed(request)
+        resume_store, plan, settings = _open_resumed(request, backend)
     else:
         plan, settings, notes = build_plan(request)
+        _check_backend(request, backend, plan)
         check_output_dir(request.out_dir)
         for note in notes:
             console.print(f"[yellow]{escape(note)}[/yellow]")
-    try:
-        if isinstance(backend, SshBackend):
-            backend.inventory.require_hosts(plan.hosts)
-            if request.offloads != "default":
-                raise UsageError("--offloads on|off: the ssh backend leaves real NICs' "
-                                 "offloads as they are; valid there: default")
-        if resume_store is not None and resume_store.manifest.backend != backend.name:
-            raise UsageError(f"the run to resume used the {resume_store.manifest.backend} "
-                             f"backend, not {backend.name}"
-                             + (" (pass its --inventory FILE)"
-                                if resume_store.manifest.backend == "ssh" else ""))
-    except BaseException:
-        if resume_store is not None:
-            resume_store.close()
-        raise
     if request.dry_run:
         completed = None
         if resume_store is not None:

@@ -154,7 +154,7 @@ def load_plan_file(path: Path) -> PlanFile:
         raise UsageError(f"plan file {path} cannot be read: "
                          f"{error.strerror or error}") from None
     try:
-        return PlanFile.from_toml(data)
+        plan = PlanFile.from_toml(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
@@ -162,3 +162,9 @@ def load_plan_file(path: Path) -> PlanFile:
         )
         allowed = ", ".join([*PlanFile.model_fields, *shared_parameters()])
         raise UsageError(f"plan file {path}: {problems} (top-level keys: {allowed})") from None
+    for kind in ("vpn", "profile", "test"):
+        for name in getattr(plan, kind):
+            if name != name.lower():  # names match in any case; a section would be ignored
+                raise UsageError(f"plan file {path}: [{kind}.{name}]: section names are "
+                                 f"lower-case, write [{kind}.{name.lower()}]")
+    return plan

@@ -219,6 +219,8 @@ RUN = [
     row("plan-impairment-name-newline", f"{DRY} --plan {{tmp}}/plan.toml",
         "impairment.'lossy\\n'", "profile names are lower-case",
         setup=plan_file('profiles = ["baseline"]\n[impairment."lossy\\n"]\ndelay_ms = 5\n')),
+    row("plan-section-upper-case", f"{DRY} --plan {{tmp}}/plan.toml", "[test.UDP]",
+        "write [test.udp]", setup=plan_file("[test.UDP]\nretries = 0\n")),
     row("plan-impairment-delay-nan", f"{DRY} --plan {{tmp}}/plan.toml", "impairment.lossy",
         "delay_ms", setup=plan_file("[impairment.lossy]\ndelay_ms = nan\n")),
     # --resume: the rule for other flags
@@ -286,6 +288,11 @@ RUN = [
         setup=damaged_manifest(lambda data: data[:10])),
     row("resume-wet-flags", "run --resume {tmp}/run --vpn internal", "--resume finishes",
         setup=manifest()),
+    row("resume-wet-other-backend", "run --resume {tmp}/run", "used the ssh backend",
+        setup=manifest(backend="ssh")),
+    row("resume-wet-vpn-unavailable", "run --resume {tmp}/run", "cannot resume here: tinc",
+        setup=both(manifest(vpns=("internal", "tinc")), directory("empty-path")),
+        env={"PATH": "{tmp}/empty-path"}),
     row("resume-wet-not-writable", "run --resume {tmp}/run", "{tmp}/run cannot be written",
         setup=manifest(), as_user=True),
 ]
