@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -62,6 +63,15 @@ def analysis_command(
 
 
 def main() -> None:
+    """``python -m analysis``: the parser's own errors in one line too, exit code 2."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(analysis_command)
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:
+        format_message = getattr(error, "format_message", None)
+        text = format_message() if callable(format_message) else str(error)
+        typer.echo("error: " + " ".join(str(text).split())
+                   + " (see: python -m analysis --help)", err=True)
+        sys.exit(int(getattr(error, "exit_code", EXIT_BAD_INPUT)))
+    sys.exit(code if isinstance(code, int) else 0)

@@ -132,3 +132,18 @@ def test_a_huge_failure_reason_is_bounded(tmp_path: Path) -> None:
     assert len(reasons[0]) < MAX_REASON_CHARS + 100
     assert reasons[0].startswith("x" * MAX_REASON_CHARS)
     assert f"{len(huge)} characters" in reasons[0]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    ([], "Missing argument"),
+    (["{tmp}", "--bogus"], "No such option: --bogus"),
+    (["{tmp}", "--out", "{tmp}"], "inside the input"),
+])
+def test_python_m_analysis_answers_in_one_line(tmp_path: Path, args: list[str],
+                                               words: str) -> None:
+    from tests.analysis.test_cli import run_cli
+
+    result = run_cli(*(arg.replace("{tmp}", str(tmp_path)) for arg in args), cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and words in result.stderr
+    assert list(tmp_path.iterdir()) == []
