@@ -196,8 +196,57 @@ def parser_error_line(error: Exception) -> str | None:
     return "error: " + one_line(str(text)) + hint
 
 
+def _is_path(param: Any) -> bool:
+    try:
+        return str(param.bare_type()) == "Path"
+    except (AttributeError, TypeError):
+        return False
+
+
+def empty_path_value(argv: list[str]) -> str | None:
+    """The option or argument given ``''`` where a path is expected: ``Path('')`` is the
+    working directory, so ``keys --out ''`` would silently write there."""
+    command: Any = typer.main.get_command(app)
+    args = list(argv)
+    while args and args[0] in getattr(command, "commands", {}):
+        command = command.commands[args.pop(0)]
+    params = list(getattr(command, "params", []))
+    options = [p for p in params if getattr(p, "param_type_name", "") == "option"]
+    takes_value = {name for p in options if not getattr(p, "is_flag", False)
+                   for name in p.opts}
+    paths = {name for p in options if _is_path(p) for name in p.opts}
+    positional: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, equals, value = arg.partition("=")
+        if arg == "--":
+            positional += args[index + 1:]
+            break
+        if arg.startswith("--") and equals:
+            if name in paths and not value:
+                return name
+        elif arg in takes_value:
+            if arg in paths and index + 1 < len(args) and not args[index + 1]:
+                return arg
+            index += 1
+        elif not arg.startswith("-"):
+            positional.append(arg)
+        index += 1
+    arguments = [p for p in params if getattr(p, "param_type_name", "") == "argument"]
+    for param, value in zip(arguments, positional, strict=False):
+        if not value and _is_path(param):
+            return str(param.name).upper()
+    return None
+
+
 def main() -> None:
     """Console script: map expected errors to messages and exit codes."""
+    empty = empty_path_value(sys.argv[1:])
+    if empty is not None:
+        errors.print(f"error: {empty} '': an empty path (it would mean the working "
+                     "directory); give a path", markup=False, highlight=False)
+        sys.exit(2)
     try:
         # Without standalone mode typer returns the exit code (typer.Exit, and 130 for
         # Ctrl-C) instead of exiting, and lets our own exceptions through.

@@ -76,6 +76,9 @@ A = "analysis {tmp}/results"
 ANALYSIS = [
     row("no-argument", "analysis", "Missing argument"),
     row("unknown-option", f"{A} --bogus", "No such option: --bogus"),
+    row("input-empty-path", ("analysis", "", "--out", "{tmp}/out"), "RESULTS_DIR ''"),
+    row("out-empty-path", ("analysis", "{tmp}/results", "--out", ""), "--out ''",
+        setup=results()),
     row("input-missing", "analysis {tmp}/none", "no such directory"),
     row("input-a-file", "analysis {tmp}/file", "not a directory", setup=made("file", file=True)),
     row("input-empty", "analysis {tmp}/empty --out {tmp}/out", "no benchmark results found",

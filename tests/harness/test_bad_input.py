@@ -347,6 +347,14 @@ OTHERS = [
                    link("keys/secrets/lom", "{tmp}/elsewhere"))),
     row("keys-out-root-owned", "keys --vpn easytier --out {tmp}/root-owned/keys",
         "Permission denied", setup=directory("root-owned"), as_user=True),
+    # an empty path would silently mean the working directory
+    *(row(f"empty-path-{index}-{argv[0]}", argv, "'': an empty path")
+      for index, argv in enumerate((
+                   ("run", "--dry-run", "--out", ""), ("run", "--dry-run", "--plan="),
+                   ("run", "--dry-run", "--resume", ""), ("run", "--inventory", ""),
+                   ("keys", "--out", ""), ("keys", "--vpn", "easytier", "--out="),
+                   ("impair-check", "--profile", "high", "--json", ""),
+                   ("hosts", "trust", "--inventory", "")))),
     row("hosts-no-subcommand-option", "hosts trust", "--inventory"),
     row("hosts-inventory-missing", "hosts trust --inventory {tmp}/none.toml", "no such file"),
     row("hosts-inventory-directory", "hosts trust --inventory {tmp}/inv", "inventory",
