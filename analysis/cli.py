@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -24,13 +25,16 @@ def run_analysis(results_dir: Path, out_dir: Path | None, input_format: str = "a
     Raises :class:`AnalysisInputError` for unusable input, before writing anything.
     """
     # Imported here so that `vpn-bench` starts without loading polars and plotnine.
-    from analysis.importers.detect import validate_format
-    from analysis.pipeline import analyse, check_writable, default_out_dir, write_outputs
+    from analysis.outputs import check_writable, default_out_dir
 
-    validate_format(input_format)
+    if input_format not in FORMATS:
+        raise AnalysisInputError(
+            f"unknown input format {input_format!r}; valid choices: {', '.join(FORMATS)}")
     target = out_dir if out_dir is not None else default_out_dir(results_dir)
+    check_writable(target, results_dir)
+    from analysis.pipeline import analyse, write_outputs
+
     analysis = analyse(results_dir, input_format)
-    check_writable(target)
     write_outputs(analysis, target)
     return target
 
@@ -45,8 +49,9 @@ def analysis_command(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output directory "
-                     "[default: results/analysis/<name of RESULTS_DIR>]."),
+        typer.Option("--out", help="Output directory, outside RESULTS_DIR "
+                     "\\[default: results/analysis/<name of RESULTS_DIR>].",
+                     show_default=False),
     ] = None,
     input_format: Annotated[
         str,
@@ -57,15 +62,25 @@ def analysis_command(
     try:
         written = run_analysis(results_dir, out, input_format)
     except AnalysisInputError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo("error: " + " ".join(str(error).split()), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from error
     typer.echo(f"analysis written to {written} (open {written / 'report.html'})")
 
 
 def main() -> None:
+    """``python -m analysis``: the parser's own errors in one line too, exit code 2."""
     app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
     app.command()(analysis_command)
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as error:
+        format_message = getattr(error, "format_message", None)
+        text = format_message() if callable(format_message) else str(error)
+        typer.echo("error: " + " ".join(str(text).split())
+                   + " (see: python -m analysis --help)", err=True)
+        sys.exit(int(getattr(error, "exit_code", EXIT_BAD_INPUT)))
+    sys.exit(code if isinstance(code, int) else 0)
+
 
 
 COMPARE_CSV = "compare.csv"
@@ -193,7 +208,7 @@ def compare_command(
     ],
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output directory [default: results/compare/<A>-vs-<B>]."),
+        typer.Option("--out", help="Output directory \\[default: results/compare/<A>-vs-<B>]."),
     ] = None,
     input_format: Annotated[
         str,

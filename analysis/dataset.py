@@ -75,6 +75,18 @@ class Dataset:
     notes: tuple[str, ...] = ()
 
 
+#: Characters of a failure reason the tables and the report keep: a record's error can be
+#: any size (a tool's whole output), and the report embeds each reason, so it is bounded here.
+MAX_REASON_CHARS = 2000
+
+
+def bounded_reason(reason: str | None) -> str | None:
+    """``reason`` cut to :data:`MAX_REASON_CHARS`, saying how long it was."""
+    if reason is None or len(reason) <= MAX_REASON_CHARS:
+        return reason
+    return f"{reason[:MAX_REASON_CHARS]}... (cut; {len(reason)} characters in the record)"
+
+
 @dataclass
 class DatasetBuilder:
     """Collects rows as plain tuples and turns them into typed frames once at the end."""
@@ -109,8 +121,8 @@ class DatasetBuilder:
     ) -> None:
         vpn, profile, test, link, sample = where
         ok = status == "ok"
-        self.outcomes.append((vpn, profile, test, link, sample, ok, status, reason, source,
-                              busy))
+        self.outcomes.append((vpn, profile, test, link, sample, ok, status,
+                              bounded_reason(reason), source, busy))
 
     def phase(self, vpn: str | None, profile: str | None, phase: str, seconds: float) -> None:
         self.phases.append((vpn, profile, phase, float(seconds)))

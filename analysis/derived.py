@@ -226,17 +226,26 @@ def busy_rows(outcomes: pl.DataFrame) -> pl.DataFrame:
     """``host.busy_pct`` per (VPN, profile): the share of its test cells (VPN bring-ups
     excluded) measured on a host flagged busy; n is the number of cells."""
     cells = outcomes.lazy().filter(pl.col("test") != "bringup")
+    low, high = wilson(pl.col("busy_count"), pl.col("n"))
+    private = [pl.lit(None, dtype=pl.Float64).alias(c) for c in PRIVATE_COLUMNS]
     return (
         cells.group_by("vpn", "profile")
         .agg(
-            (100.0 * pl.col("busy").cast(pl.Float64).sum() / pl.len()).alias("value"),
+            pl.col("busy").cast(pl.Float64).sum().alias("busy_count"),
             pl.len().cast(pl.Int64).alias("n"),
         )
+        .pipe(in_order, ["vpn", "profile"])
         .with_columns(
+            (100.0 * pl.col("busy_count") / pl.col("n").cast(pl.Float64)).alias("value"),
             pl.lit(ALL).alias("test"),
             pl.lit("host.busy_pct").alias("metric"),
             pl.lit(ALL).alias("link"),
             *_NO_SPREAD,
+            *private,
+            (100.0 * low).alias("ci_low"),
+            (100.0 * high).alias("ci_high"),
+            pl.when(low.is_not_null()).then(pl.lit(WILSON))
+            .otherwise(pl.lit(None, dtype=pl.String)).alias(METHOD),
         )
         .select(ROW_COLUMNS)
         .collect()

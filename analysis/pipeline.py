@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from analysis.dataset import Dataset
-from analysis.errors import AnalysisInputError
 from analysis.figures.builders import FigureContext
 from analysis.figures.render import RenderedFigure, render_all
 from analysis.importers.detect import load_dataset
 from analysis.metrics import compute_metrics
+from analysis.outputs import DEFAULT_OUT, check_writable, default_out_dir
 from analysis.report.build import build_report
+
+__all__ = ["DEFAULT_OUT", "Analysis", "analyse", "check_writable", "default_out_dir",
+           "write_outputs", "write_tables"]
 
 METRICS_CSV = "metrics.csv"
 METRICS_PARQUET = "metrics.parquet"
 FAILURES_CSV = "failures.csv"
 FIGURES_DIR = "figures"
-#: Default output root, relative to the working directory: never inside the input, which may be
-#: read-only or shared (the legacy dataset).
-DEFAULT_OUT = Path("results") / "analysis"
 
 
 @dataclass(frozen=True)
@@ -35,22 +34,6 @@ def analyse(results_dir: Path, input_format: str = "auto") -> Analysis:
     """Load and compute; pure apart from reading ``results_dir``."""
     dataset = load_dataset(results_dir, input_format)
     return Analysis(dataset, compute_metrics(dataset))
-
-
-def default_out_dir(results_dir: Path) -> Path:
-    """``results/analysis/<name of RESULTS_DIR>`` below the working directory."""
-    return DEFAULT_OUT / results_dir.resolve().name
-
-
-def check_writable(out_dir: Path) -> None:
-    """Fail early, before anything is written, if ``out_dir`` cannot be created."""
-    existing = out_dir
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise AnalysisInputError(f"{out_dir}: cannot create output here ({existing} is a file)")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise AnalysisInputError(f"{out_dir}: not writable; pass --out DIR")
 
 
 def write_tables(analysis: Analysis, out_dir: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.dataset import Dataset
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, utf8_name
 from analysis.formats import FORMATS
 from analysis.importers.legacy import load_legacy, looks_like_legacy
 from analysis.importers.records import find_run_dirs, load_records
@@ -44,6 +44,7 @@ def detect_format(results_dir: Path) -> str:
 def load_dataset(results_dir: Path, input_format: str = "auto") -> Dataset:
     """Read ``results_dir`` in the given or detected format; never writes anything."""
     validate_format(input_format)
+    utf8_name(results_dir.absolute())
     if not results_dir.exists():
         raise AnalysisInputError(f"{results_dir}: no such directory")
     if not results_dir.is_dir():

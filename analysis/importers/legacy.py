@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.dataset import Dataset, DatasetBuilder
+from analysis.errors import utf8_name
 from analysis.importers import legacy_files as files
 from analysis.importers.json_paths import (
     JsonObject,
@@ -95,8 +96,8 @@ def find_profile_dirs(root: Path) -> list[ProfileDir]:
                 found.append(
                     ProfileDir(
                         profile_dir,
-                        vpn_dir.name,
-                        canonical_profile(profile_dir.name),
+                        utf8_name(vpn_dir.name),
+                        canonical_profile(utf8_name(profile_dir.name)),
                         _host_dirs(profile_dir),
                     )
                 )

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from analysis.catalogue import ALL, is_known_metric, phase_name
 from analysis.dataset import Dataset, DatasetBuilder, MetadataTable
-from analysis.errors import AnalysisInputError
+from analysis.errors import AnalysisInputError, utf8_name
 from analysis.importers.records_map import (
     metric_values,
     parameters_text,
@@ -23,6 +23,7 @@ from analysis.importers.records_map import (
     upgrade_from_v1,
     workload_of,
 )
+from harness.outdir import inside
 from harness.records.models import (
     SCHEMA_VERSION,
     ResultRecord,
@@ -46,7 +47,10 @@ def find_run_dirs(results_dir: Path) -> list[Path]:
         return [results_dir]
     if not results_dir.is_dir():
         return []
-    return sorted(p for p in results_dir.iterdir() if (p / MANIFEST).is_file())
+    found = sorted(p for p in results_dir.iterdir() if (p / MANIFEST).is_file())
+    for path in found:
+        utf8_name(path)
+    return found
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -190,6 +194,10 @@ class RecordsImporter:
             self.out.notes.append(
                 f"Run {manifest.run_id} is not marked complete (interrupted or still running)."
             )
+        for rel in [*manifest.records, *manifest.sessions]:
+            if not inside(run_dir / rel, run_dir):
+                raise AnalysisInputError(f"{run_dir}: its manifest lists {rel!r}, outside the "
+                                         "run directory; the run is damaged")
         for rel in manifest.records:
             self._add_record(self._load(ResultRecord, run_dir / rel), rel, run_dir / rel)
         for rel in manifest.sessions:

@@ -179,17 +179,85 @@ def _register_subcommands() -> None:
 _register_subcommands()
 
 
+def one_line(message: str) -> str:
+    """Bad input is answered in one line, whatever the message was built from."""
+    return " ".join(message.split())
+
+
+def parser_error_line(error: Exception) -> str | None:
+    """The parser's complaint as the one line every bad input gets (click prints usage,
+    a hint and a boxed message); None for "no arguments" (the help is shown instead)."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        return None
+    format_message = getattr(error, "format_message", None)
+    text = format_message() if callable(format_message) else str(error)
+    context = getattr(error, "ctx", None)
+    command = getattr(context, "command_path", None)
+    hint = f" (see: {command} --help)" if command else ""
+    return "error: " + one_line(str(text)) + hint
+
+
+def _is_path(param: Any) -> bool:
+    try:
+        return str(param.bare_type()) == "Path"
+    except (AttributeError, TypeError):
+        return False
+
+
+def empty_path_value(argv: list[str]) -> str | None:
+    """The option or argument given ``''`` where a path is expected: ``Path('')`` is the
+    working directory, so ``keys --out ''`` would silently write there."""
+    command: Any = typer.main.get_command(app)
+    args = list(argv)
+    while args and args[0] in getattr(command, "commands", {}):
+        command = command.commands[args.pop(0)]
+    params = list(getattr(command, "params", []))
+    options = [p for p in params if getattr(p, "param_type_name", "") == "option"]
+    takes_value = {name for p in options if not getattr(p, "is_flag", False)
+                   for name in p.opts}
+    paths = {name for p in options if _is_path(p) for name in p.opts}
+    positional: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        name, equals, value = arg.partition("=")
+        if arg == "--":
+            positional += args[index + 1:]
+            break
+        if arg.startswith("--") and equals:
+            if name in paths and not value:
+                return name
+        elif arg in takes_value:
+            if arg in paths and index + 1 < len(args) and not args[index + 1]:
+                return arg
+            index += 1
+        elif not arg.startswith("-"):
+            positional.append(arg)
+        index += 1
+    arguments = [p for p in params if getattr(p, "param_type_name", "") == "argument"]
+    for param, value in zip(arguments, positional, strict=False):
+        if not value and _is_path(param):
+            return str(param.name).upper()
+    return None
+
+
 def main() -> None:
     """Console script: map expected errors to messages and exit codes."""
+    empty = empty_path_value(sys.argv[1:])
+    if empty is not None:
+        errors.print(f"error: {empty} '': an empty path (it would mean the working "
+                     "directory); give a path", markup=False, highlight=False)
+        sys.exit(2)
     try:
         # Without standalone mode typer returns the exit code (typer.Exit, and 130 for
         # Ctrl-C) instead of exiting, and lets our own exceptions through.
         code = app(standalone_mode=False)
     except UsageError as error:
-        errors.print(f"error: {error}", markup=False)
+        errors.print(f"error: {one_line(str(error))}", markup=False, highlight=False)
         sys.exit(2)
     except ConfigError as error:
-        errors.print(f"configuration error: {error}", markup=False)
+        errors.print(f"configuration error: {one_line(str(error))}", markup=False,
+                     highlight=False)
         sys.exit(2)
     except TestbedError as error:
         errors.print(f"testbed error: {error}", markup=False)
@@ -201,9 +269,13 @@ def main() -> None:
         errors.print(f"stopped ({stop}); everything this run created was removed")
         sys.exit(128 + stop.signum)
     except typer.TyperException as error:  # usage errors of the parser itself
-        show = getattr(error, "show", None)
-        if callable(show):
-            show()
+        message = parser_error_line(error)
+        if message is None:  # no arguments: the help text, as click shows it
+            show = getattr(error, "show", None)
+            if callable(show):
+                show()
+        else:
+            errors.print(message, markup=False, highlight=False)
         sys.exit(int(getattr(error, "exit_code", 2)))
     if code == 130:
         errors.print("interrupted; everything this run created was removed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.run_command import availability, known_vpns
@@ -35,7 +36,8 @@ def print_list(console: Console) -> None:
         table.add_column(column)
     for name, vpn in settings.items():
         reason = reasons[name]
-        table.add_row(name, vpn.display_name, "no" if reason else "yes", reason or "")
+        table.add_row(name, escape(vpn.display_name), "no" if reason else "yes",
+                      escape(reason or ""))
     console.print(table)
     console.print("tests: " + ", ".join(TEST_NAMES))
     machine = LocalMachine()
@@ -94,7 +96,8 @@ def print_doctor(console: Console) -> int:
                              for req in needed)
         versions = "; ".join(machine.version_line(req.version_argv) or "(no version output)"
                              for req in needed if req.is_on(machine))
-        table.add_row(name, "no" if reason else "yes", binaries, reason or versions)
+        table.add_row(name, "no" if reason else "yes", escape(binaries),
+                      escape(reason or versions))
     console.print(table)
     console.print("workloads need: " + ", ".join(
         sorted({binary for workload in WORKLOADS.values() for binary in workload.binaries})))

@@ -14,23 +14,27 @@ from typing import TypeVar
 from rich.console import Console
 from rich.markup import escape
 
+from harness import limits
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
 from harness.hosts.local import LocalMachine
 from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
 from harness.impairment.selection import parse_engine_preference
 from harness.impairment.tuning import parse_tcp_tuning
+from harness.outdir import check_output_dir
 from harness.records.models import Status
 from harness.records.store import RunStore
 from harness.runner.plan import REFERENCE_VPN, RunPlan, TestPolicy
 from harness.runner.planfile import PlanFile, load_plan_file
 from harness.runner.run import (
-    ResumeError,
     RunDiskFull,
     RunOptions,
+    completed_cells,
     open_for_resume,
     run_plan,
 )
+from harness.runner.rundir import ResumeError
+from harness.runner.session import CellKey, pending_cells
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
 from harness.testbed.backends import DEFAULT_BACKEND, get_backend
@@ -93,11 +97,6 @@ def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
             for name, vpn in settings.items()}
 
 
-def _check_positive(value: float | None, flag: str) -> None:
-    if value is not None and value <= 0:
-        raise UsageError(f"{flag} must be positive, got {value:g}")
-
-
 T = TypeVar("T")
 
 
@@ -113,14 +112,45 @@ def _tests(values: list[str], what: str = "test") -> list[str]:
 
 
 def _validate_request(request: RunRequest) -> None:
-    _check_positive(request.ready_timeout_s, "--ready-timeout")
-    if request.hosts is not None and not 2 <= request.hosts <= 200:
-        raise UsageError(f"--hosts must be between 2 and 200, got {request.hosts}")
-    if request.repetitions is not None and request.repetitions < 1:
-        raise UsageError(f"--repeat must be at least 1, got {request.repetitions}")
+    """The flags' own bounds (harness.limits), before any file is read."""
+    limits.bounded_float(request.ready_timeout_s, "--ready-timeout",
+                         limits.MAX_READY_TIMEOUT_S)
+    limits.hosts(request.hosts)
+    limits.repetitions(request.repetitions)
+    limits.seed(request.seed)
     if request.offloads not in OFFLOAD_MODES:
         raise UsageError(f"unknown --offloads {request.offloads!r}; valid: "
                          + ", ".join(OFFLOAD_MODES))
+
+
+#: What a resumed run takes from its manifest: the flags that would change it.
+PLAN_FLAGS: dict[str, str] = {
+    "vpns": "--vpn", "tests": "--test", "profiles": "--profile", "params": "--param",
+    "hosts": "--hosts", "repetitions": "--repeat", "plan_file": "--plan",
+    "engine": "--engine", "tcp_tuning": "--tcp-tuning", "seed": "--seed",
+}
+
+
+def plan_flags_given(request: RunRequest) -> list[str]:
+    """The plan-changing flags of ``request`` (``--duration`` and the other workload
+    flags included): a resumed run measures what its plan says, so these are refused."""
+    given = [flag for name, flag in PLAN_FLAGS.items()
+             if getattr(request, name) not in (None, [], {})]
+    given += [f"--{name.replace('_', '-')}" for name in request.workload_flags]
+    return given
+
+
+def check_resume_request(request: RunRequest) -> None:
+    """The rule for ``--resume`` with other flags: the plan is the manifest's, so flags
+    that change it are an error (start a new run instead); how the run is carried out
+    (--backend, --inventory, --offloads, --ready-timeout, --force, --dry-run, --strict,
+    --progress) may be given."""
+    given = plan_flags_given(request)
+    if given:
+        raise UsageError(f"--resume finishes a run with the plan in its manifest; it cannot "
+                         f"be combined with {', '.join(given)} (start a new run to change the "
+                         "plan); valid with --resume: --force, --dry-run, --backend, "
+                         "--inventory, --offloads, --ready-timeout, --strict, --progress")
 
 
 def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], list[str]]:
@@ -141,7 +171,10 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
              if reasons[name] and not requested]
 
     tests = _tests(request.tests or spec.tests or [])
-    custom = custom_profiles(spec.impairment)
+    try:
+        custom = custom_profiles(spec.impairment)
+    except UsageError as error:
+        raise UsageError(f"plan file {request.plan_file}: {error}") from None
     definitions = known_profiles(custom)
     profiles = [profile.name for profile in
                 resolve_profiles(request.profiles or spec.profiles or ["baseline"], custom)]
@@ -215,7 +248,9 @@ def _parameters(request: RunRequest, spec: PlanFile,
             {profile: changed for profile, changed in per_profile.items() if changed})
 
 
-def describe_plan(plan: RunPlan) -> str:
+def describe_plan(plan: RunPlan, completed: frozenset[CellKey] | None = None) -> str:
+    """The plan as ``--dry-run`` prints it; with ``completed`` (a resumed run) only the
+    sessions, tests and links still to measure."""
     lines = [f"hosts: {', '.join(plan.hosts)}",
              f"impairment engine: {plan.engine}; TCP tuning: {plan.tcp_tuning}; "
              f"seed: {plan.seed}",
@@ -225,8 +260,21 @@ def describe_plan(plan: RunPlan) -> str:
     for profile, changed in plan.profile_parameters.items():
         for test, params in changed.items():
             lines.append(f"  {test} under {profile}: {_describe_params(params)}")
-    lines.append(f"sessions ({len(plan.sessions())}):")
-    for session in plan.sessions():
+    sessions = plan.sessions()
+    if completed is not None:
+        todo = [(session, pending_cells(session, plan.hosts, completed))
+                for session in sessions]
+        todo = [(session, pending) for session, pending in todo if pending]
+        cells = sum(len(links) for _, pending in todo for links in pending.values())
+        lines.append(f"still to measure: {cells} cells in {len(todo)} of {len(sessions)} "
+                     "sessions:")
+        for session, pending in todo:
+            lines.append(f"  rep {session.repetition}  {session.vpn:<10} {session.profile:<9}")
+            for test, links in pending.items():
+                lines.append(f"    {test:<12} {', '.join(link.label for link in links)}")
+        return "\n".join(lines)
+    lines.append(f"sessions ({len(sessions)}):")
+    for session in sessions:
         tests = ", ".join(session.tests)
         lines.append(f"  rep {session.repetition}  {session.vpn:<10} {session.profile:<9} "
                      f"{tests}  (~{plan.estimated_session_s(session):.0f} s)")
@@ -238,42 +286,83 @@ def _describe_params(params: WorkloadParams) -> str:
     return " ".join(f"{key}={value}" for key, value in params.model_dump(mode="json").items())
 
 
-def execute(request: RunRequest, console: Console) -> int:
-    backend = get_backend(request.backend, request.inventory)
-    resume_store: RunStore | None = None
-    if request.resume is not None:
-        try:
-            resume_store, plan = open_for_resume(request.resume)
-        except ResumeError as error:
-            raise UsageError(str(error)) from None
-        settings = {name: vpn for name, vpn in known_vpns().items() if name in plan.vpns}
-        missing = sorted(set(plan.vpns) - set(settings))
-        if missing:
-            raise UsageError(f"the run to resume uses VPNs this harness does not know: {missing}")
-    else:
-        plan, settings, notes = build_plan(request)
-        for note in notes:
-            console.print(f"[yellow]{note}[/yellow]")
+def _check_backend(request: RunRequest, backend: Backend, plan: RunPlan) -> None:
+    """What the backend needs of the plan and the flags (the ssh inventory names every
+    host; real NICs' offloads are left alone)."""
     if isinstance(backend, SshBackend):
         backend.inventory.require_hosts(plan.hosts)
         if request.offloads != "default":
             raise UsageError("--offloads on|off: the ssh backend leaves real NICs' offloads "
                              "as they are; valid there: default")
-    if resume_store is not None and resume_store.manifest.backend != backend.name:
-        raise UsageError(f"the run to resume used the {resume_store.manifest.backend} "
-                         f"backend, not {backend.name}"
-                         + (" (pass its --inventory FILE)"
-                            if resume_store.manifest.backend == "ssh" else ""))
+
+
+def _open_resumed(request: RunRequest,
+                  backend: Backend) -> tuple[RunStore, RunPlan, dict[str, VpnSettings]]:
+    """The run to resume, validated: its directory, its plan, and that every VPN with
+    cells still to measure is known and can run here. Everything is checked on a read-only
+    view; only then (and not for a dry run) is the run locked for writing."""
+    assert request.resume is not None
+    check_resume_request(request)
+    try:
+        view, plan = open_for_resume(request.resume, writer=False)
+    except ResumeError as error:
+        raise UsageError(str(error)) from None
+    if view.manifest.backend != backend.name:
+        raise UsageError(f"the run to resume used the {view.manifest.backend} backend, not "
+                         f"{backend.name}" + (" (pass its --inventory FILE)"
+                                              if view.manifest.backend == "ssh" else ""))
+    known = known_vpns()
+    missing = [name for name in plan.vpns if name not in known]
+    if missing:
+        raise UsageError(f"the run to resume uses VPNs this harness does not know: "
+                         f"{', '.join(missing)}; known: {', '.join(known)}")
+    settings = {name: known[name] for name in plan.vpns}
+    completed = frozenset() if request.force else completed_cells(view)
+    waiting = {session.vpn for session in plan.sessions()
+               if pending_cells(session, plan.hosts, completed)}
+    reasons = availability({name: settings[name] for name in plan.vpns if name in waiting})
+    unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
+    if unavailable:
+        raise UsageError("cannot resume here: " + "; ".join(unavailable))
+    _check_backend(request, backend, plan)
     if request.dry_run:
-        console.print(describe_plan(plan))
+        return view, plan, settings
+    try:
+        store, plan = open_for_resume(request.resume)
+    except ResumeError as error:
+        raise UsageError(str(error)) from None
+    return store, plan, settings
+
+
+def execute(request: RunRequest, console: Console) -> int:
+    backend = get_backend(request.backend, request.inventory)
+    resume_store: RunStore | None = None
+    if request.resume is not None:
+        resume_store, plan, settings = _open_resumed(request, backend)
+    else:
+        plan, settings, notes = build_plan(request)
+        _check_backend(request, backend, plan)
+        check_output_dir(request.out_dir)
+        for note in notes:
+            console.print(f"[yellow]{escape(note)}[/yellow]")
+    if request.dry_run:
+        completed = None
+        if resume_store is not None:
+            completed = frozenset() if request.force else completed_cells(resume_store)
+        console.print(describe_plan(plan, completed), markup=False, highlight=False)
         return 0
-    backend.check_support()
-    if isinstance(backend, SshBackend) and any(
-            profile.egress is not None for profile in plan.profile_definitions.values()):
-        if plan.engine == "userspace":
-            raise UsageError("--engine userspace needs the local testbed's bridge; real "
-                             "hosts are impaired with tc netem (--engine tc or auto)")
-        backend.require_netem(plan.hosts)
+    try:
+        backend.check_support()
+        if isinstance(backend, SshBackend) and any(
+                profile.egress is not None for profile in plan.profile_definitions.values()):
+            if plan.engine == "userspace":
+                raise UsageError("--engine userspace needs the local testbed's bridge; real "
+                                 "hosts are impaired with tc netem (--engine tc or auto)")
+            backend.require_netem(plan.hosts)
+    except BaseException:
+        if resume_store is not None:
+            resume_store.close()
+        raise
     testbed_request = TestbedRequest(hosts=plan.hosts, lan=load_testbed().lan,
                                      offloads=_offloads(request.offloads))
 
@@ -295,15 +384,23 @@ def execute(request: RunRequest, console: Console) -> int:
     records = store.load_records()
     ok = sum(record.status is Status.OK for record in records)
     failed = [record for record in records if record.status is not Status.OK]
-    console.print(f"\n{ok}/{len(records)} measurements ok. Records: {run_dir}")
+    console.print(f"\n{ok}/{len(records)} measurements ok. Records: {run_dir}", markup=False)
     for record in failed:
-        console.print(f"  [red]{record.status.value}[/red] {record.vpn} {record.test} "
-                      f"{record.link}: {record.error}")
+        console.print(f"  [red]{record.status.value}[/red] {escape(record.vpn)} "
+                      f"{escape(record.test)} {escape(record.link)}: "
+                      f"{escape(bounded(record.error))}")
     for note in store.manifest.write_failures:
-        console.print(f"  [red]not written[/red] {note} (re-run with --resume {run_dir})")
+        console.print(f"  [red]not written[/red] {escape(note)} (re-run with --resume "
+                      f"{escape(str(run_dir))})")
     if store.manifest.write_failures:
         return 1
     return 1 if failed and request.strict else 0
+
+
+def bounded(text: str | None, limit: int = 500) -> str:
+    """An error string as a summary line shows it: at most ``limit`` characters."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def _backend_metadata(backend: Backend) -> dict[str, object] | None:

@@ -13,6 +13,7 @@ from rich.table import Table
 from harness.impairment.check import DEFAULT_CONFIDENCE
 from harness.impairment.impair_check import ImpairCheckReport, impair_check
 from harness.netem.record import Estimate, ImpairmentRecord, LinkCheck
+from harness.outdir import check_output_file
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -105,6 +106,8 @@ def impair_check_command(
         help="Inventory of real hosts (TOML); implies --backend ssh.")] = None,
 ) -> None:
     """Measure what an impairment profile really does to a link: configured vs measured."""
+    if json_out is not None:
+        check_output_file(json_out, "--json")
     report = impair_check(profile, engine=engine, probes=probes, rate_pps=rate, seed=seed,
                           confidence=confidence, backend=backend,
                           inventory=inventory)

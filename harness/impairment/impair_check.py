@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness import limits
 from harness.errors import UsageError
 from harness.impairment.check import (
     DEFAULT_CONFIDENCE,
@@ -46,8 +47,10 @@ class ImpairCheckReport(BaseModel):
 
 def validate_request(profiles: Iterable[str], engine: str, probes: int, rate_pps: float,
                      confidence: float,
-                     custom: Mapping[str, Profile] | None = None) -> list[Profile]:
+                     custom: Mapping[str, Profile] | None = None,
+                     seed: int | None = None) -> list[Profile]:
     """Every input problem as a UsageError before anything is built or applied."""
+    limits.seed(seed)
     resolved = resolve_profiles(profiles, custom)
     parse_engine_preference(engine)
     if not 10 <= probes <= MAX_PROBES:
@@ -67,7 +70,7 @@ def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 20
                  inventory: Path | None = None) -> ImpairCheckReport:
     """Measure each profile on a fresh 2-host testbed (first host -> second). The plain
     path is measured first: its latency is what the model's delay adds to."""
-    resolved = validate_request(profiles, engine, probes, rate_pps, confidence, custom)
+    resolved = validate_request(profiles, engine, probes, rate_pps, confidence, custom, seed)
     chosen = get_backend(backend, inventory)
     chosen.check_support()
     settings = load_testbed()

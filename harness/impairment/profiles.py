@@ -65,7 +65,7 @@ _EXTRA_HINTS = {
 
 
 def describe_validation_error(where: str, error: ValidationError) -> str:
-    """One line per problem, with the offending value, then what is allowed."""
+    """Every problem with its offending value, then what is allowed: one line."""
     lines = []
     for problem in error.errors():
         location = ".".join(str(part) for part in problem["loc"]
@@ -78,13 +78,13 @@ def describe_validation_error(where: str, error: ValidationError) -> str:
             field = str(problem["loc"][-1])
             message = "unknown field" + _EXTRA_HINTS.get(field, "")
         lines.append(f"{where}{'.' + location if location else ''}{shown}: {message}")
-    return "\n".join(lines) + "\n" + _FIELD_HELP
+    return "; ".join(lines) + "; " + _FIELD_HELP
 
 
 def impairment_from_table(where: str, table: Mapping[str, Any]) -> Impairment:
     """Validate one `[impairment.<name>]` table (field names as in `Impairment`)."""
     if not isinstance(table, Mapping):
-        raise ProfileError(f"{where}: must be a table of impairment fields\n{_FIELD_HELP}")
+        raise ProfileError(f"{where}: must be a table of impairment fields; {_FIELD_HELP}")
     try:
         return Impairment.model_validate(dict(table))
     except ValidationError as error:
@@ -97,12 +97,12 @@ def custom_profiles(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Profil
     profiles: dict[str, Profile] = {}
     problems: list[str] = []
     for name, table in tables.items():
-        where = f"impairment.{name}"
+        where = f"impairment.{name}" if name.isprintable() else f"impairment.{name!r}"
         if name in BUILTIN_PROFILES or name == ALL:
             problems.append(f"{where}: '{name}' is a built-in name; choose another "
                             f"(built-ins: {', '.join(BUILTIN_PROFILES)}, {ALL})")
             continue
-        if not re.match(PROFILE_NAME_PATTERN, name):
+        if not re.fullmatch(PROFILE_NAME_PATTERN, name):
             problems.append(f"{where}: profile names are lower-case letters, digits, '-' and "
                             "'_', starting with a letter, at most 32 characters")
             continue
@@ -111,7 +111,7 @@ def custom_profiles(tables: Mapping[str, Mapping[str, Any]]) -> dict[str, Profil
         except ProfileError as error:
             problems.append(str(error))
     if problems:
-        raise ProfileError("\n".join(problems))
+        raise ProfileError("; ".join(problems))
     return profiles
 
 
@@ -122,11 +122,12 @@ def known_profiles(custom: Mapping[str, Profile] | None = None) -> dict[str, Pro
 def resolve_profiles(requested: Iterable[str],
                      custom: Mapping[str, Profile] | None = None) -> list[Profile]:
     """`--profile high`, `--profile baseline,low`, `--profile all` (the four built-ins);
-    duplicates dropped, order kept. An unknown name is a ProfileError naming the valid ones."""
+    any case (profile names are lower-case, like VPNs and tests); duplicates dropped, order
+    kept. An unknown name is a ProfileError naming the valid ones."""
     known = known_profiles(custom)
     names: list[str] = []
     for item in requested:
-        for name in (part.strip() for part in item.split(",")):
+        for name in (part.strip().lower() for part in item.split(",")):
             if not name:
                 continue
             expanded = list(BUILTIN_PROFILES) if name == ALL else [name]

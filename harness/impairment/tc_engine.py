@@ -53,7 +53,7 @@ class TcNetemEngine(ImpairmentEngine):
                 self._offloads.append(change)
                 record.offloads_set[change.label] = dict.fromkeys(offloads.SEGMENTATION, "off")
                 argv = apply_command(interface, impairment,
-                                     seed=base_seed + index if seeded else None)
+                                     seed=(base_seed + index) % 2**64 if seeded else None)
                 record.commands.append(f"{host.name}: {' '.join(argv)}")
                 result = host.run(argv, timeout=15)
                 if not result.ok:

@@ -13,10 +13,15 @@ def key_vpns() -> list[str]:
 
 
 def select_vpns(requested: Iterable[str]) -> list[str]:
-    """Comma lists or repeated names, ``all`` or nothing for every VPN; registry order."""
-    names = [name.strip() for item in requested for name in item.split(",") if name.strip()]
+    """Comma lists or repeated names (any case), ``all`` or no flag for every VPN; registry
+    order. A flag naming nothing (``--vpn ''``) is an error."""
+    given = list(requested)
+    names = [name.strip().lower() for item in given for name in item.split(",")
+             if name.strip()]
     makeable = key_vpns()
     valid = ", ".join(makeable)
+    if given and not names:
+        raise UsageError(f"no VPN given (an empty list); valid: {valid}, all")
     for name in names:
         if name == "all":
             continue

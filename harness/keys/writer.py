@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from harness.errors import UsageError
+from harness.outdir import check_output_dir
 from harness.vpns.material import KeyFile, KeyMaterialError, PrivateFile
 
 PUBLIC_DIR_MODE = 0o755
@@ -134,6 +135,23 @@ def _missing_ancestors(path: Path) -> list[Path]:
 
 
 def check_out_dir(out: Path) -> None:
+    """Before any key is generated: ``out`` can be written, and nothing below it that the
+    keys would go through is a symlink (a ``secrets`` link could put private keys into
+    another user's directory) or a file."""
+    check_output_dir(out)
+    below = [out / "public", out / "secrets"]
+    secrets = out / "secrets"
+    if secrets.is_dir() and not secrets.is_symlink():
+        hosts = sorted(secrets.iterdir())
+        below += [*hosts, *(vpn for host in hosts if host.is_dir() and not host.is_symlink()
+                            for vpn in sorted(host.iterdir()))]
+    public = out / "public"
+    if public.is_dir() and not public.is_symlink():
+        below += sorted(public.iterdir())
+    for path in below:
+        if path.is_symlink():
+            raise UsageError(f"--out {out}: {path} is a symlink; vpn-bench keys does not "
+                             "follow symlinks below --out (remove it, or choose another --out)")
     for path in (out, out / "public", out / "secrets"):
         if path.exists() and not path.is_dir():
             raise UsageError(f"--out {out}: {path} exists and is not a directory")
@@ -146,6 +164,8 @@ class RollbackError(KeyMaterialError):
 def _remove_if_empty(directories: Sequence[Path]) -> None:
     """Remove directories this run created (deepest first), stopping at one not empty."""
     for directory in directories:
+        if not directory.exists():
+            continue
         try:
             directory.rmdir()
         except OSError:
@@ -165,7 +185,9 @@ def install(out: Path, files: Sequence[KeyFile], vpns: Sequence[str], *,
     staging: Path | None = None
     swap: _Swap | None = None
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        for directory in reversed(created):  # outermost first; the umask does not apply
+            directory.mkdir(mode=PUBLIC_DIR_MODE)
+            directory.chmod(PUBLIC_DIR_MODE)
         staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=out))
         (staging / "new").mkdir()
         write_staged(staging / "new", files)

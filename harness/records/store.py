@@ -158,6 +158,7 @@ class _Lock:
 
     def __init__(self, run_dir: Path) -> None:
         self.path = run_dir / LOCK
+        self._fd = -1  # so __del__ is safe when the open below fails (no permission)
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

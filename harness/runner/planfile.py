@@ -36,10 +36,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
+from harness import limits
 from harness.errors import UsageError
 from harness.workloads.parameters import shared_parameters
 
@@ -58,30 +59,35 @@ class WorkloadKeys:
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    #: Numbers are finite (``timeout = inf`` would wait forever); names are exact strings.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+#: A list in a plan file names at least one thing: ``vpns = []`` is a mistake, not "all".
+NameList = Annotated[list[str], Field(min_length=1)]
 
 
 class VpnSection(_Section):
-    tests: list[str] | None = None
-    profiles: list[str] | None = None
+    tests: NameList | None = None
+    profiles: NameList | None = None
 
 
 class ProfileSection(_Section):
-    tests: list[str] | None = None
+    tests: NameList | None = None
 
 
 class TestSection(_Section):
-    timeout: float | None = Field(default=None, gt=0)
+    timeout: float | None = Field(default=None, gt=0, le=limits.MAX_TEST_TIMEOUT_S)
     retries: int | None = Field(default=None, ge=0, le=10)
-    backoff: float | None = Field(default=None, ge=0)
+    backoff: float | None = Field(default=None, ge=0, le=limits.MAX_BACKOFF_S)
 
 
 class PlanFile(_Section):
-    vpns: list[str] | None = None
-    tests: list[str] | None = None
-    profiles: list[str] | None = None
-    repetitions: int | None = Field(default=None, ge=1)
-    hosts: int | None = Field(default=None, ge=2, le=200)
+    vpns: NameList | None = None
+    tests: NameList | None = None
+    profiles: NameList | None = None
+    repetitions: int | None = Field(default=None, ge=1, le=limits.MAX_REPETITIONS)
+    hosts: int | None = Field(default=None, ge=limits.MIN_HOSTS, le=limits.MAX_HOSTS)
     vpn: dict[str, VpnSection] = Field(default_factory=dict)
     profile: dict[str, ProfileSection] = Field(default_factory=dict)
     test: dict[str, TestSection] = Field(default_factory=dict)
@@ -89,7 +95,7 @@ class PlanFile(_Section):
     impairment: dict[str, dict[str, Any]] = Field(default_factory=dict)
     engine: str | None = None
     tcp_tuning: str | None = None
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=limits.MIN_SEED, le=limits.MAX_SEED)
     _workload: WorkloadKeys = PrivateAttr(default_factory=WorkloadKeys)
 
     @property
@@ -137,10 +143,18 @@ def load_plan_file(path: Path) -> PlanFile:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise UsageError(f"plan file {path} does not exist") from None
+    except IsADirectoryError:
+        raise UsageError(f"plan file {path} is a directory; pass a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"plan file {path} is not UTF-8 text (byte {error.start}); "
+                         "pass a TOML file") from None
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"plan file {path}: {error}") from None
+    except OSError as error:
+        raise UsageError(f"plan file {path} cannot be read: "
+                         f"{error.strerror or error}") from None
     try:
-        return PlanFile.from_toml(data)
+        plan = PlanFile.from_toml(data)
     except ValidationError as error:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
@@ -148,3 +162,9 @@ def load_plan_file(path: Path) -> PlanFile:
         )
         allowed = ", ".join([*PlanFile.model_fields, *shared_parameters()])
         raise UsageError(f"plan file {path}: {problems} (top-level keys: {allowed})") from None
+    for kind in ("vpn", "profile", "test"):
+        for name in getattr(plan, kind):
+            if name != name.lower():  # names match in any case; a section would be ignored
+                raise UsageError(f"plan file {path}: [{kind}.{name}]: section names are "
+                                 f"lower-case, write [{kind}.{name.lower()}]")
+    return plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness.records.models import SessionRecord, Status
@@ -12,11 +13,19 @@ from harness.runner.plan import Session
 from harness.workloads.base import Measurement
 from harness.workloads.registry import WORKLOADS
 
+#: Characters of an error a progress line shows (the record keeps it whole).
+MAX_ERROR_CHARS = 500
+
+
+def _bounded(error: str | None) -> str:
+    text = error or ""
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "..."
+
 
 def _describe(test: str, measurement: Measurement) -> str:
     metrics = measurement.metrics
     if measurement.status is not Status.OK or metrics is None:
-        return f"{measurement.status.value}: {measurement.error}"
+        return f"{measurement.status.value}: {_bounded(measurement.error)}"
     return WORKLOADS[test].summary(metrics)
 
 
@@ -57,19 +66,19 @@ class ProgressReporter:
     def session_started(self, session: Session) -> None:
         label = f"{session.vpn} / {session.profile} / rep {session.repetition}"
         self._progress.update(self._task, description=label)
-        self.console.print(f"[bold]{label}[/bold]: bringing up")
+        self.console.print(f"[bold]{escape(label)}[/bold]: bringing up")
 
     def session_ready(self, record: SessionRecord) -> None:
         if record.status is Status.OK:
             self.console.print(f"  ready after {record.ready_after_s:.1f}s "
-                               f"{record.overlay_addresses}")
+                               f"{record.overlay_addresses}", markup=False)
         else:
-            self.console.print(f"  [red]not ready[/red]: {record.error}")
+            self.console.print(f"  [red]not ready[/red]: {escape(_bounded(record.error))}")
 
     def measurement_done(self, test: str, measurement: Measurement) -> None:
         self._progress.advance(self._task)
         self.console.print(f"  {test:<12} {measurement.link.label:<12} "
-                           f"{_describe(test, measurement)}{_flags(measurement)}")
+                           f"{_describe(test, measurement)}{_flags(measurement)}", markup=False)
 
     def skipped(self, count: int) -> None:
         self._progress.advance(self._task, count)

@@ -7,7 +7,6 @@ measures only the cells without an ok record on disk.
 from __future__ import annotations
 
 import contextlib
-import json
 import secrets
 import sys
 from collections.abc import Callable
@@ -22,16 +21,16 @@ from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.metadata import machine_metadata, tool_versions
 from harness.records.models import (
-    SCHEMA_VERSION,
     PhaseTiming,
     ResultRecord,
     RunManifest,
     SessionRecord,
     Status,
 )
-from harness.records.store import MANIFEST, RunLocked, RunStore, StoreFull
+from harness.records.store import RunLocked, RunStore, StoreFull
 from harness.runner.plan import RunPlan
 from harness.runner.progress import ProgressReporter
+from harness.runner.rundir import ResumeError, read_manifest, read_plan
 from harness.runner.session import (
     CellKey,
     SessionSettings,
@@ -48,10 +47,6 @@ from harness.workloads.base import Measurement
 
 TestbedFactory = Callable[[], contextlib.AbstractContextManager[Testbed]]
 _PLAN = TypeAdapter(RunPlan)
-
-
-class ResumeError(ValueError):
-    """The directory is not a resumable run."""
 
 
 class RunDiskFull(RuntimeError):
@@ -137,33 +132,23 @@ def completed_cells(store: RunStore) -> frozenset[CellKey]:
 
 
 def open_for_resume(run_dir: Path, *, writer: bool = True) -> tuple[RunStore, RunPlan]:
-    """The run's store (locked for writing unless ``writer`` is False) and its plan."""
-    if not (run_dir / MANIFEST).is_file():
-        raise ResumeError(f"{run_dir} has no {MANIFEST}; pass a run directory "
-                          "(results/<run-id>) to --resume")
-    version = _manifest_version(run_dir / MANIFEST)
-    if version != SCHEMA_VERSION:
-        raise ResumeError(f"{run_dir} was written with record schema {version}; this harness "
-                          f"resumes only schema {SCHEMA_VERSION} runs (start a new run)")
+    """The run's store (locked for writing unless ``writer`` is False) and its plan.
+
+    The directory is validated read-only first (harness.runner.rundir); only a valid run
+    is locked and cleaned of a killed writer's leftovers.
+    """
+    manifest = read_manifest(run_dir)
+    plan = read_plan(run_dir, manifest)
+    if not writer:
+        return RunStore(run_dir, manifest, writer=False), plan
     try:
-        store = RunStore.open_for_writing(run_dir) if writer else RunStore.open_existing(run_dir)
+        store = RunStore.open_for_writing(run_dir)
     except RunLocked as error:
         raise ResumeError(str(error)) from None
-    if not store.manifest.plan:
-        raise ResumeError(f"{run_dir}/{MANIFEST} holds no plan; it cannot be resumed")
-    try:
-        return store, plan_from_json(store.manifest.plan)
-    except ValidationError as error:
-        raise ResumeError(f"{run_dir}/{MANIFEST}: its plan is not valid for this harness "
-                          f"({error.errors()[0]['msg']})") from None
-
-
-def _manifest_version(path: Path) -> object:
-    try:
-        document = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise ResumeError(f"{path}: not readable JSON ({error})") from None
-    return document.get("schema_version") if isinstance(document, dict) else None
+    except OSError as error:
+        raise ResumeError(f"{run_dir} cannot be written: {error.strerror or error} "
+                          "(resume as the user who started the run)") from None
+    return store, plan
 
 
 def run_plan(

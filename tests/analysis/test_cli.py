@@ -106,7 +106,7 @@ def test_a_record_that_does_not_match_its_schema_is_named(tmp_path: Path) -> Non
     record.write_text(json.dumps(document))
     with pytest.raises(AnalysisInputError, match=r"does not match the ResultRecord schema.*"
                                                  r"status"):
-        run_analysis(tmp_path, tmp_path / "out")
+        run_analysis(tmp_path / "run1", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -117,7 +117,7 @@ def test_unknown_extra_fields_are_tolerated_and_reported(tmp_path: Path) -> None
     document["energy_joules"] = 12.5
     document["metrics"]["future_field"] = 1
     record.write_text(json.dumps(document))
-    out = run_analysis(tmp_path, tmp_path / "out")
+    out = run_analysis(tmp_path / "run1", tmp_path / "out")
     report = (out / "report.html").read_text()
     assert "ResultRecord.energy_joules" in report
     assert "ResultRecord.metrics.tcp.future_field" in report
@@ -144,7 +144,7 @@ def test_the_command_works_registered_in_a_larger_typer_app(tmp_path: Path) -> N
 def test_a_run_without_records_is_bad_input(tmp_path: Path) -> None:
     rf.write_run(tmp_path / "run1", [])
     with pytest.raises(AnalysisInputError, match="contains no test results"):
-        run_analysis(tmp_path, tmp_path / "out")
+        run_analysis(tmp_path / "run1", tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -152,7 +152,7 @@ def test_a_run_where_everything_failed_still_reports(tmp_path: Path) -> None:
     records = [rf.failed("wg", link, "tcp", f"no route from {link[0]}")
                for link in rf.RING]
     rf.write_run(tmp_path / "run1", records)
-    out = run_analysis(tmp_path, tmp_path / "out")
+    out = run_analysis(tmp_path / "run1", tmp_path / "out")
     report = (out / "report.html").read_text()
     assert "no route from lom" in report and "no route from luna" in report
     assert "No data for this section" in report
@@ -201,7 +201,7 @@ def test_records_of_an_unknown_test_are_counted_in_a_note_not_dropped_silently(
         (run_dir / rel).write_text(json.dumps(document))
         manifest["records"].append(rel)
     (run_dir / "manifest.json").write_text(json.dumps(manifest))
-    out = run_analysis(tmp_path, tmp_path / "out")
+    out = run_analysis(tmp_path / "run1", tmp_path / "out")
     report = (out / "report.html").read_text()
     assert "tests this analysis does not know were not analysed: warp (2 records)" in report
     assert "warp" not in (out / "metrics.csv").read_text()

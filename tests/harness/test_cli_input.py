@@ -25,7 +25,7 @@ def vpn_bench(*args: str) -> subprocess.CompletedProcess[str]:
         (["run", "--ping-interval", "0"], "valid for ping.interval_s: a number from 0.002 to 60"),
         (["run", "--param", "udp.bitrate_mbps=x"], "--param udp.bitrate_mbps=x: Input should "
          "be a valid number"),
-        (["run", "--hosts", "1"], "--hosts must be between 2 and 200"),
+        (["run", "--hosts", "1"], "--hosts must be a whole number from 2 to 200"),
         (["run", "--offloads", "maybe"], "unknown --offloads 'maybe'; valid: default, on, off"),
         (["run", "--duration", "abc"], "--duration abc: Input should be a valid integer"),
         (["run", "--backend", "ssh2"], "unknown backend 'ssh2'; valid: local"),

@@ -13,6 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 RANKS: dict[str, int] = {
     "harness.errors": 0, "harness.waiting": 0, "harness.topology": 0, "harness.netem": 0,
     "harness.settings": 1, "harness.hosts": 1, "harness.records": 1,
+    "harness.limits": 1, "harness.outdir": 1,
     "harness.parsing": 2,
     "harness.testbed": 3,
     "harness.monitoring": 3, "harness.impairment": 4, "harness.vpns": 4,

@@ -194,6 +194,9 @@ def load_inventory(path: Path) -> Inventory:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise UsageError(f"inventory {path}: no such file") from None
+    except UnicodeDecodeError as error:
+        raise UsageError(f"inventory {path}: not UTF-8 text (byte {error.start}); pass a "
+                         "TOML file") from None
     except OSError as error:
         raise UsageError(f"inventory {path}: cannot read: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
