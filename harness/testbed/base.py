@@ -63,6 +63,17 @@ class Testbed(ABC):
         for host in self.hosts:
             host.stop_processes()
 
+    def reboot(self, host: str, timeout_s: float = 300.0) -> None:
+        """Reboot ``host`` and return once it is back on the LAN, within ``timeout_s``.
+
+        Every process of the host ends and its runtime state (interfaces, addresses, routes,
+        /run) is lost; its persistent files (the state directory: keys, node ids) stay. Its
+        VPN is not started again: the harness starts daemons, not the boot. The Host object
+        stays valid. Raises TestbedError when the backend cannot reboot or the host does
+        not come back.
+        """
+        raise TestbedError(f"the {self.backend} testbed cannot reboot a host")
+
 
 @dataclass(frozen=True)
 class TestbedRequest:

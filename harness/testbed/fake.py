@@ -55,6 +55,8 @@ class FakeTestbed(Testbed):
         #: Whether the testbed was entered (built) and left (destroyed).
         self.entered = False
         self.exited = False
+        #: Hosts rebooted, in order.
+        self.reboots: list[str] = []
 
     @property
     def hosts(self) -> Sequence[FakeHost]:
@@ -81,6 +83,11 @@ class FakeTestbed(Testbed):
                              "address": self.lan_address(host), "mtu": self.mtu}
                       for host in self.host_names},
         }
+
+    def reboot(self, host: str, timeout_s: float = 300.0) -> None:
+        """A reboot the fake can show: the host's processes end, its files stay."""
+        self.host(host).stop_processes()
+        self.reboots.append(host)
 
     # -- for assertions ----------------------------------------------------------------
     @property
