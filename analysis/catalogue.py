@@ -119,7 +119,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _spec("reconnect.restart_s", "reconnect", "s", "mean",
           "seconds from a VPN restart until the overlay is reachable again"),
     _spec("reconnect.bringup_s", "reconnect", "s", "mean",
-          "seconds from starting the VPN until the overlay is reachable"),
+          "seconds from starting the VPN until the overlay is reachable (link all: the "
+          "session's readiness wait and each reconnect cell's bring-up of every host)"),
     _spec("reconnect.restart_all_s", "reconnect", "s", "mean",
           "seconds from a VPN restart on the link's target until every peer reaches it"),
     _spec("reconnect.reboot_all_s", "reconnect", "s", "mean",

@@ -120,6 +120,9 @@ class Workload(ABC, Generic[P, M]):
     minimum_timeout_s: ClassVar[float] = 0.0
     #: Retries of a failed attempt unless the plan file says otherwise.
     default_retries: ClassVar[int] = 1
+    #: Analysis metrics of ``analysis_values`` that describe the whole mesh rather than the
+    #: record's link (reconnect's bring-up: every pair answers); booked under link "all".
+    mesh_metrics: ClassVar[frozenset[str]] = frozenset()
 
     params_model: type[P]
     metrics_model: type[M]

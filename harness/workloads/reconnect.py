@@ -261,6 +261,8 @@ class ReconnectWorkload(Workload[ReconnectParams, ReconnectMetrics]):
     binaries = ("ping",)
     params_model = ReconnectParams
     metrics_model = ReconnectMetrics
+    #: Bring-up is every pair answering: one figure for the mesh, like the session's.
+    mesh_metrics = frozenset({"reconnect.bringup_s"})
     #: A failed cell leaves the overlay in an unknown state; the next attempt starts with a
     #: bring-up of every host, which also repairs it.
     default_retries = 1
