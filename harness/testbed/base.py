@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -73,6 +73,23 @@ class Testbed(ABC):
         not come back.
         """
         raise TestbedError(f"the {self.backend} testbed cannot reboot a host")
+
+    def on_boot(self, hook: Callable[[Host], None]) -> Callable[[], None]:
+        """Run ``hook`` on a host each time it is back from :meth:`reboot`, as the host's
+        boot configuration would (an impairment's qdisc is not kept by a reboot); returns
+        the function that unregisters it."""
+        hooks = self._boot_hooks()
+        hooks.append(hook)
+        return lambda: hooks.remove(hook) if hook in hooks else None
+
+    def booted(self, host: str) -> None:
+        """Called by :meth:`reboot` implementations once ``host`` is back."""
+        for hook in list(self._boot_hooks()):
+            hook(self.host(host))
+
+    def _boot_hooks(self) -> list[Callable[[Host], None]]:
+        hooks: list[Callable[[Host], None]] = self.__dict__.setdefault("_on_boot", [])
+        return hooks
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class FakeTestbed(Testbed):
         """A reboot the fake can show: the host's processes end, its files stay."""
         self.host(host).stop_processes()
         self.reboots.append(host)
+        self.booted(host)
 
     # -- for assertions ----------------------------------------------------------------
     @property

@@ -14,6 +14,8 @@ from pydantic import ValidationError
 
 from harness.hosts.fake import Call, FakeHost, FakeProcess, Reply, Rules
 from harness.hosts.ssh import SshError
+from harness.impairment.profiles import BUILTIN_PROFILES
+from harness.impairment.tc_engine import TcNetemEngine
 from harness.records.models import ResultRecord, Status
 from harness.records.store import RunStore
 from harness.runner.plan import RunPlan, TestPolicy
@@ -335,3 +337,28 @@ def test_ssh_reboot_that_lost_the_state_directory_says_so() -> None:
     with pytest.raises(TestbedError, match="without its state directory"):
         reboot_over_ssh(host, lambda: None, timeout_s=60, clock=clock, sleep=clock.sleep)
     assert not host.exists(PurePosixPath(host.state_dir))
+
+
+# -- a reboot keeps the impairment: the tc engine sets its qdisc again ------------------------
+def test_tc_engine_applies_its_qdisc_again_on_a_rebooted_host() -> None:
+    rules = (Rules().on("tc", reply=Reply()).on("ethtool", reply=Reply())
+             .on("ping", reply=Reply(stdout=PING_OK)))
+    testbed = FakeTestbed(HOSTS, rules)
+    engine = TcNetemEngine()
+    engine.apply(testbed, BUILTIN_PROFILES["high"], seed=3)
+    applied = testbed.commands("tc", "qdisc", "replace")
+    assert len(applied) == 3
+
+    testbed.reboot("yuki")
+
+    again = testbed.commands("tc", "qdisc", "replace", host="yuki")
+    assert again == [applied[1], applied[1]]  # yuki's own command (its own seed), once more
+    assert testbed.commands("ethtool", "-K", host="yuki")[-1][-6:] == (
+        "gro", "off", "gso", "off", "tso", "off")
+    record = engine.remove()
+    assert record is not None
+    assert any(line.startswith("yuki (after its reboot): tc qdisc replace")
+               for line in record.commands)
+    # Removed: a later reboot sets nothing again.
+    testbed.reboot("lom")
+    assert len(testbed.commands("tc", "qdisc", "replace", host="lom")) == 1

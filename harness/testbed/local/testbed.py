@@ -264,6 +264,7 @@ class LocalTestbed(Testbed):
                 run_root(in_netns(netns, argv))
             self._mount_namespace(host, netns)
         self._set_host_offloads(target, self.spec.offloads)
+        self.booted(host)
         self._wait_for_lan(timeout_s)
 
     def _wait_for_lan(self, timeout_s: float | None = None) -> None:

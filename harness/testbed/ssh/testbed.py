@@ -165,6 +165,7 @@ class SshTestbed(Testbed):
         if target is None:
             raise TestbedError(f"no host {host!r}; hosts are {self.host_names}")
         reboot_over_ssh(target, target.connection.reopen, timeout_s=timeout_s)
+        self.booted(host)
 
     # -- teardown ----------------------------------------------------------------------
     def close(self) -> None:
