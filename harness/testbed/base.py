@@ -27,6 +27,8 @@ class Testbed(ABC):
     backend: str
     #: The userspace impairment link (vpb-linkemu) can be spliced into this testbed's LAN.
     supports_userspace_link: ClassVar[bool] = False
+    #: :meth:`reboot` is implemented (the reconnect test's reboot phase needs it).
+    supports_reboot: ClassVar[bool] = False
 
     @property
     @abstractmethod

@@ -31,6 +31,7 @@ class FakeTestbed(Testbed):
     """Hosts in ring order on a made-up LAN (host i has the i-th address of ``lan_subnet``)."""
 
     backend = "fake"
+    supports_reboot = True
 
     def __init__(
         self,

@@ -195,6 +195,11 @@ class _Cell:
         self.lines: list[str] = []
         self.values: dict[str, object] = {"host": link.target,
                                           "probe_interval_s": ctx.params.probe_interval_s}
+        self.reasons: list[str] = []
+
+    def not_applicable(self, phases: str, reason: str) -> None:
+        self.reasons.append(reason)
+        self.lines.append(f"{phases}: not applicable: {reason}")
 
     def phase(self, name: str, probes: Sequence[Probe], started: float) -> list[ProbeResult]:
         results = measure_phase(self.ctx.testbed, probes, self.params, started)
@@ -253,7 +258,7 @@ class _Cell:
                               f"{self.link.target}: {error}") from None
 
     def metrics(self) -> ReconnectMetrics:
-        return ReconnectMetrics.model_validate(self.values)
+        return ReconnectMetrics.model_validate({**self.values, "not_applicable": self.reasons})
 
 
 class ReconnectWorkload(Workload[ReconnectParams, ReconnectMetrics]):
@@ -288,10 +293,12 @@ class ReconnectWorkload(Workload[ReconnectParams, ReconnectMetrics]):
                 cell.bringup()
                 cell.restart()
             else:
-                cell.values["not_applicable"] = [NO_SERVICE]
-                cell.lines.append(f"bringup, restart: not applicable: {NO_SERVICE}")
-            if ctx.params.reboot:
+                cell.not_applicable("bringup, restart", NO_SERVICE)
+            if ctx.params.reboot and ctx.testbed.supports_reboot:
                 cell.reboot()
+            elif ctx.params.reboot:
+                cell.not_applicable("reboot", f"the {ctx.testbed.backend} testbed cannot "
+                                    "reboot a host")
             cell.recover()
         except Exception as error:  # a phase, a restart or the reboot failed: say which
             measurement.status = Status.FAILED

@@ -259,6 +259,44 @@ def test_internal_measures_the_reboot_only_and_says_why(tmp_path: Path) -> None:
     assert factory.built[0].reboots == ["yuki", "luna", "lom"]
 
 
+class NoRebootTestbed(FakeTestbed):
+    backend = "vmtest"
+    supports_reboot = False
+
+
+def test_a_testbed_that_cannot_reboot_records_the_reboot_as_not_applicable() -> None:
+    overlay = Overlay(lost=0)
+    rules = Rules().on("ping", reply=overlay.ping)
+    testbed = NoRebootTestbed(HOSTS, rules)
+    overlay.prepare(testbed)
+    workload = ReconnectWorkload()
+    ctx = workload.context(testbed, {h: testbed.lan_address(h) for h in HOSTS}, FAST,
+                           timeout_s=10, lifecycle=NoService())
+    (measurement,) = workload.run(ctx, [Link("lom", "yuki")])
+    assert measurement.status is Status.OK, measurement.error
+    metrics = measurement.metrics
+    assert isinstance(metrics, ReconnectMetrics)
+    assert metrics.reboot_s is None and metrics.reboot_host_s is None
+    assert metrics.not_applicable == [NO_SERVICE, "the vmtest testbed cannot reboot a host"]
+    assert "reboot: not applicable: the vmtest testbed cannot reboot" in measurement.raw_output
+    assert not testbed.reboots
+
+
+class NoService:
+    """A Lifecycle of a VPN without daemons whose reboot must never be asked for."""
+
+    vpn_has_service = False
+
+    def stop_vpn(self, host: str) -> None:
+        raise AssertionError("no daemon to stop")
+
+    def start_vpn(self, host: str, *, booted: bool = False) -> None:
+        raise AssertionError("no daemon to start")
+
+    def reboot(self, host: str, timeout_s: float) -> None:
+        raise AssertionError("this testbed cannot reboot")
+
+
 def test_a_peer_that_never_answers_fails_the_cell_naming_phase_and_pairs(
         tmp_path: Path) -> None:
     overlay = Overlay(lost=0, lost_after_reboot="yuki")

@@ -83,6 +83,7 @@ class LocalTestbed(Testbed):
 
     backend = "local"
     supports_userspace_link = True
+    supports_reboot = True
 
     def __init__(self, spec: LocalTestbedSpec) -> None:
         self.spec = spec

@@ -53,6 +53,7 @@ class SshTestbed(Testbed):
 
     backend = "ssh"
     supports_userspace_link = False
+    supports_reboot = True
 
     def __init__(self, inventory: Inventory, request: TestbedRequest) -> None:
         inventory.require_hosts(request.hosts)
