@@ -78,6 +78,13 @@ def render_config(private_key: str, listen_port: int, peers: list[tuple[str, str
     return "\n".join(lines) + "\n"
 
 
+def userspace_ready(host: Host, interface: str) -> bool:
+    """wireguard-go creates the interface before its control socket: ``wg`` finds no socket
+    in between and falls back to the kernel ("Protocol not supported"), so wait for both."""
+    return interface_exists(host, interface) and host.run(
+        ["test", "-S", f"/run/wireguard/{interface}.sock"], timeout=5).ok
+
+
 class WireGuardAdapter(VpnAdapter):
     name = "wireguard"
     requirements = (WG,)
@@ -145,8 +152,8 @@ class WireGuardAdapter(VpnAdapter):
         else:
             ctx.start(host, ["wireguard-go", "-f", interface], name="wireguard-go",
                       env={"WG_PROCESS_FOREGROUND": "1"})
-            wait_until(partial(interface_exists, host, interface), timeout_s=10,
-                       what=f"{interface} on {host.name}",
+            wait_until(partial(userspace_ready, host, interface), timeout_s=10,
+                       what=f"{interface} and its control socket on {host.name}",
                        abort=lambda: self.dead_daemons(ctx))
         host.succeed(["wg", "setconf", interface, str(self._config_path(ctx, name))])
         host.succeed(["ip", "address", "add",
