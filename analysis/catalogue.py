@@ -115,7 +115,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _spec("rist.encoder_speed", "rist", "ratio", "mean",
           "sender's encoding speed relative to real time (below 0.95: fell behind)"),
     _spec("reconnect.reboot_s", "reconnect", "s", "mean",
-          "seconds from boot until the node reaches a peer over the VPN; link = node"),
+          "seconds from boot until the node reaches a peer over the VPN; link = node "
+          "(legacy) or peer->rebooted node (reconnect test)"),
     _spec("reconnect.restart_s", "reconnect", "s", "mean",
           "seconds from a VPN restart until the overlay is reachable again"),
     _spec("reconnect.bringup_s", "reconnect", "s", "mean",
