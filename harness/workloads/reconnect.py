@@ -196,6 +196,8 @@ class _Cell:
         self.values: dict[str, object] = {"host": link.target,
                                           "probe_interval_s": ctx.params.probe_interval_s}
         self.reasons: list[str] = []
+        #: The phase running now, named in the error when a lifecycle step raises.
+        self.current = "start"
 
     def not_applicable(self, phases: str, reason: str) -> None:
         self.reasons.append(reason)
@@ -215,6 +217,7 @@ class _Cell:
                      if r.probe.source == self.link.source and r.seconds is not None), None)
 
     def bringup(self) -> None:
+        self.current = "bringup"
         for host in self.hosts:
             self.lifecycle.stop_vpn(host)
         started = time.monotonic()
@@ -228,6 +231,7 @@ class _Cell:
 
     def restart(self) -> None:
         target = self.link.target
+        self.current = f"restart of {target}"
         self.lifecycle.stop_vpn(target)
         started = time.monotonic()
         self.lifecycle.start_vpn(target)
@@ -238,6 +242,7 @@ class _Cell:
 
     def reboot(self) -> None:
         target = self.link.target
+        self.current = f"reboot of {target}"
         down = time.monotonic()
         self.lifecycle.reboot(target, timeout_s=self.params.wait_s)
         started = time.monotonic()
@@ -250,6 +255,7 @@ class _Cell:
 
     def recover(self) -> None:
         """Every ordered pair answers again, so the cells after this one can run."""
+        self.current = "recovery"
         try:
             self.phase("recovery", mesh_probes(self.hosts, self.ctx.addresses),
                        time.monotonic())
@@ -302,8 +308,8 @@ class ReconnectWorkload(Workload[ReconnectParams, ReconnectMetrics]):
             cell.recover()
         except Exception as error:  # a phase, a restart or the reboot failed: say which
             measurement.status = Status.FAILED
-            measurement.error = f"{type(error).__name__}: {error}" if not isinstance(
-                error, PhaseFailed) else str(error)
+            measurement.error = str(error) if isinstance(error, PhaseFailed) else (
+                f"{cell.current}: {type(error).__name__}: {error}")
         measurement.metrics = cell.metrics()
         measurement.ended_at = now()
         measurement.raw_output = "\n".join(cell.lines) + "\n"

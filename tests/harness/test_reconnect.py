@@ -317,6 +317,33 @@ def test_a_peer_that_never_answers_fails_the_cell_naming_phase_and_pairs(
     assert (later.error or "").startswith("bringup: no answer within 2s for lom->yuki")
 
 
+class FailingStart(NoService):
+    """A VPN whose daemon cannot be started again on one host."""
+
+    vpn_has_service = True
+
+    def stop_vpn(self, host: str) -> None:
+        pass
+
+    def start_vpn(self, host: str, *, booted: bool = False) -> None:
+        if host == "yuki" and booted:
+            raise RuntimeError("fakevpnd: bad key file")
+
+    def reboot(self, host: str, timeout_s: float) -> None:
+        pass
+
+
+def test_a_failing_lifecycle_step_names_its_phase() -> None:
+    rules = Rules().on("ping", reply=Reply(stdout=PING_OK))
+    testbed = FakeTestbed(HOSTS, rules)
+    workload = ReconnectWorkload()
+    ctx = workload.context(testbed, {h: testbed.lan_address(h) for h in HOSTS}, FAST,
+                           timeout_s=10, lifecycle=FailingStart())
+    (measurement,) = workload.run(ctx, [Link("lom", "yuki")])
+    assert measurement.status is Status.FAILED
+    assert measurement.error == "reboot of yuki: RuntimeError: fakevpnd: bad key file"
+
+
 def test_no_lifecycle_in_the_context_is_a_clear_failure() -> None:
     testbed = FakeTestbed(HOSTS)
     workload = ReconnectWorkload()
