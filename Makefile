@@ -14,7 +14,8 @@ RESULTS ?= results
 # A short bench: every VPN runnable here, baseline and the high impairment profile,
 # a few seconds per test (the defaults of `vpn-bench run` are 30 s and 100 pings).
 BENCH_ARGS ?= --profile baseline,high --duration 3 --ping-count 15 \
-  --param nix_cache.paths_count=40 --param nix_cache.total_size_mb=8 --param nix_cache.runs=2
+  --param nix_cache.paths_count=40 --param nix_cache.total_size_mb=8 --param nix_cache.runs=2 \
+  --param reconnect.wait_s=30
 # VPN daemons at the versions of vpn-configs/versions.toml, built by scripts/build-vpns.sh
 # into a versioned cache outside the tree; its bin/ (symlinks) comes first on PATH for the
 # bench and the tests. VPN_GROUP: the builds `make setup` runs: all (default: every VPN, so

@@ -225,7 +225,9 @@ class RecordsImporter:
                                        for name in unknown)
             for metric, value in metric_values(workload, metrics).items():
                 if is_known_metric(metric):
-                    self.out.observe(where, metric, value)
+                    mesh = metric in workload.mesh_metrics
+                    self.out.observe((*where[:3], ALL, where[4]) if mesh else where, metric,
+                                     value)
                 else:
                     self.unknown_metrics.add(f"{metric} (test {record.test})")
 

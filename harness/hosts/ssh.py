@@ -251,6 +251,17 @@ class SshConnection:
         run_command(exit_argv(self.target), timeout=10)
         self.opened = False
 
+    def reopen(self) -> None:
+        """A new master after the host went away (a reboot): the old one is asked to exit
+        and its socket removed, then a master is opened; raises SshError while the host
+        does not answer."""
+        with contextlib.suppress(Exception):
+            self.close()
+        self.opened = False
+        if self.target.control_path is not None:
+            self.target.control_path.unlink(missing_ok=True)
+        self.open()
+
     def check(self) -> None:
         """Connect once (no multiplexing) and run ``true``: verifies key, login, reachability."""
         plain = dataclasses.replace(self.target, control_path=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from harness.hosts.base import Host
@@ -27,6 +28,9 @@ class TcNetemEngine(ImpairmentEngine):
         super().__init__()
         self._testbed: Testbed | None = None
         self._applied_hosts: list[Host] = []
+        #: Host name -> the netem command applied there (applied again after a reboot).
+        self._commands: dict[str, list[str]] = {}
+        self._unregister: Callable[[], None] | None = None
 
     def apply(self, testbed: Testbed, profile: Profile, *,
               seed: int | None = None) -> ImpairmentRecord:
@@ -55,6 +59,7 @@ class TcNetemEngine(ImpairmentEngine):
                 argv = apply_command(interface, impairment,
                                      seed=(base_seed + index) % 2**64 if seeded else None)
                 record.commands.append(f"{host.name}: {' '.join(argv)}")
+                self._commands[host.name] = argv
                 result = host.run(argv, timeout=15)
                 if not result.ok:
                     raise ImpairmentError(
@@ -64,6 +69,7 @@ class TcNetemEngine(ImpairmentEngine):
             for host in testbed.hosts:
                 record.qdisc_after[host.name] = host.run(
                     show_command(testbed.host_lan_interface(host.name)), timeout=10).stdout
+            self._unregister = testbed.on_boot(self._reapply)
             wait_reachable(testbed)
         except BaseException as error:
             undone = self._undo()
@@ -72,8 +78,25 @@ class TcNetemEngine(ImpairmentEngine):
             raise
         return record
 
+    def _reapply(self, host: Host) -> None:
+        """A rebooted host lost its qdisc (and offload settings): set them again."""
+        argv = self._commands.get(host.name)
+        if argv is None or self._testbed is None or self._record is None:
+            return
+        interface = self._testbed.host_lan_interface(host.name)
+        offloads.switch_off(host, interface, offloads.SEGMENTATION, self._record.commands)
+        self._record.commands.append(f"{host.name} (after its reboot): {' '.join(argv)}")
+        result = host.run(argv, timeout=15)
+        if not result.ok:
+            raise ImpairmentError(f"tc failed on host {host.name} after its reboot: "
+                                  f"`{' '.join(argv)}`: {result.describe()}")
+
     def _undo(self) -> str:
         """Delete every qdisc we added and restore offloads; says what was undone."""
+        if self._unregister is not None:
+            self._unregister()
+            self._unregister = None
+        self._commands.clear()
         undone: list[str] = []
         if self._testbed is not None:
             for host in reversed(self._applied_hosts):

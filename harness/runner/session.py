@@ -93,6 +93,28 @@ def _record(settings: SessionSettings, session: Session, test: str,
     )
 
 
+@dataclass
+class _VpnLifecycle:
+    """The session's VPN and testbed as a workload's Lifecycle (reconnect's restarts)."""
+
+    adapter: VpnAdapter
+    ctx: VpnContext
+
+    @property
+    def vpn_has_service(self) -> bool:
+        return self.adapter.has_service
+
+    def stop_vpn(self, host: str) -> None:
+        self.adapter.stop_host(self.ctx, host)
+
+    def start_vpn(self, host: str, *, booted: bool = False) -> None:
+        self.adapter.start_host(self.ctx, host, booted=booted)
+
+    def reboot(self, host: str, timeout_s: float) -> None:
+        self.adapter.stop_host(self.ctx, host)
+        self.ctx.testbed.reboot(host, timeout_s=timeout_s)
+
+
 class _SessionRun:
     """State of one session while it runs."""
 
@@ -185,7 +207,8 @@ class _SessionRun:
         for index, (test, unit) in enumerate(units):
             params = session.parameters[test]
             ctx = WORKLOADS[test].context(testbed, addresses, params,
-                                          timeout_s=plan.timeout_s(test, params))
+                                          timeout_s=plan.timeout_s(test, params),
+                                          lifecycle=_VpnLifecycle(self.adapter, vpn_ctx))
             reason = _unavailable(WORKLOADS[test], testbed, unit)
             if reason:
                 self.fail_all({test: unit}, f"not runnable here: {reason}", {})

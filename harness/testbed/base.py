@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import signal
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -27,6 +27,8 @@ class Testbed(ABC):
     backend: str
     #: The userspace impairment link (vpb-linkemu) can be spliced into this testbed's LAN.
     supports_userspace_link: ClassVar[bool] = False
+    #: :meth:`reboot` is implemented (the reconnect test's reboot phase needs it).
+    supports_reboot: ClassVar[bool] = False
 
     @property
     @abstractmethod
@@ -62,6 +64,34 @@ class Testbed(ABC):
     def stop_all_processes(self) -> None:
         for host in self.hosts:
             host.stop_processes()
+
+    def reboot(self, host: str, timeout_s: float = 300.0) -> None:
+        """Reboot ``host`` and return once it is back on the LAN, within ``timeout_s``.
+
+        Every process of the host ends and its runtime state (interfaces, addresses, routes,
+        /run) is lost; its persistent files (the state directory: keys, node ids) stay. Its
+        VPN is not started again: the harness starts daemons, not the boot. The Host object
+        stays valid. Raises TestbedError when the backend cannot reboot or the host does
+        not come back.
+        """
+        raise TestbedError(f"the {self.backend} testbed cannot reboot a host")
+
+    def on_boot(self, hook: Callable[[Host], None]) -> Callable[[], None]:
+        """Run ``hook`` on a host each time it is back from :meth:`reboot`, as the host's
+        boot configuration would (an impairment's qdisc is not kept by a reboot); returns
+        the function that unregisters it."""
+        hooks = self._boot_hooks()
+        hooks.append(hook)
+        return lambda: hooks.remove(hook) if hook in hooks else None
+
+    def booted(self, host: str) -> None:
+        """Called by :meth:`reboot` implementations once ``host`` is back."""
+        for hook in list(self._boot_hooks()):
+            hook(self.host(host))
+
+    def _boot_hooks(self) -> list[Callable[[Host], None]]:
+        hooks: list[Callable[[Host], None]] = self.__dict__.setdefault("_on_boot", [])
+        return hooks
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ class FakeTestbed(Testbed):
     """Hosts in ring order on a made-up LAN (host i has the i-th address of ``lan_subnet``)."""
 
     backend = "fake"
+    supports_reboot = True
 
     def __init__(
         self,
@@ -55,6 +56,8 @@ class FakeTestbed(Testbed):
         #: Whether the testbed was entered (built) and left (destroyed).
         self.entered = False
         self.exited = False
+        #: Hosts rebooted, in order.
+        self.reboots: list[str] = []
 
     @property
     def hosts(self) -> Sequence[FakeHost]:
@@ -81,6 +84,12 @@ class FakeTestbed(Testbed):
                              "address": self.lan_address(host), "mtu": self.mtu}
                       for host in self.host_names},
         }
+
+    def reboot(self, host: str, timeout_s: float = 300.0) -> None:
+        """A reboot the fake can show: the host's processes end, its files stay."""
+        self.host(host).stop_processes()
+        self.reboots.append(host)
+        self.booted(host)
 
     # -- for assertions ----------------------------------------------------------------
     @property

@@ -53,6 +53,17 @@ class VpnError(RuntimeError):
     """The VPN could not be brought up; the message says where and why."""
 
 
+@dataclass(frozen=True)
+class Launch:
+    """How a daemon was started on a host, so the same service can be started again
+    (restart, after a reboot) from the files deploy left there."""
+
+    host: str
+    argv: tuple[str, ...]
+    name: str
+    env: dict[str, str] | None = None
+
+
 @dataclass
 class VpnContext:
     """One bring-up of one VPN on one testbed."""
@@ -60,6 +71,8 @@ class VpnContext:
     testbed: Testbed
     settings: VpnSettings
     processes: list[tuple[Host, Process]] = field(default_factory=list)
+    #: Every daemon deploy started, in order (a restart starts the host's ones again).
+    launches: list[Launch] = field(default_factory=list)
 
     @property
     def hosts(self) -> list[str]:
@@ -74,7 +87,15 @@ class VpnContext:
 
     def start(self, host: Host, argv: Sequence[str], name: str,
               env: dict[str, str] | None = None) -> Process:
-        process = host.start(argv, name=f"{self.settings.name}-{name}", env=env)
+        launch = Launch(host.name, tuple(argv), name, dict(env) if env is not None else None)
+        self.launches.append(launch)
+        return self.relaunch(launch)
+
+    def relaunch(self, launch: Launch) -> Process:
+        """Start a daemon deploy started before (same command), supervised as before."""
+        host = self.host(launch.host)
+        process = host.start(launch.argv, name=f"{self.settings.name}-{launch.name}",
+                             env=launch.env)
         self.processes.append((host, process))
         return process
 
@@ -90,6 +111,9 @@ class VpnAdapter(ABC):
     alternatives: ClassVar[tuple[BinaryRequirement, ...]] = ()
     #: Seconds the runner waits for every host to reach every other host.
     ready_timeout_s: ClassVar[float] = 60.0
+    #: The VPN runs as a service on each host that can be stopped and started again per
+    #: host (the reconnect workload restarts it); internal has none.
+    has_service: ClassVar[bool] = True
 
     def __init__(self, settings: VpnSettings) -> None:
         self.settings = settings
@@ -129,6 +153,25 @@ class VpnAdapter(ABC):
         for _host, process in reversed(ctx.processes):
             process.stop(timeout=5.0)
         ctx.processes.clear()
+
+    def stop_host(self, ctx: VpnContext, name: str) -> None:
+        """Stop the VPN on one host as its service manager would (daemons newest first);
+        keys, configs and state that deploy wrote stay, so :meth:`start_host` can follow."""
+        host = ctx.host(name)
+        for owner, process in reversed(ctx.processes):
+            if owner is host:
+                process.stop(timeout=5.0)
+        ctx.processes[:] = [(owner, process) for owner, process in ctx.processes
+                            if owner is not host]
+
+    def start_host(self, ctx: VpnContext, name: str, *, booted: bool = False) -> None:
+        """Start the VPN on one host again from what deploy left there (config, keys, node
+        ids): by default its daemons' commands, in deploy order. ``booted``: the host was
+        rebooted, so its runtime state (interfaces, routes, /run) is gone as well; adapters
+        that set such state themselves at deploy override this to set it again."""
+        for launch in ctx.launches:
+            if launch.host == name:
+                ctx.relaunch(launch)
 
     def details(self) -> dict[str, str]:
         """Facts about this bring-up worth recording (e.g. which data plane was used)."""

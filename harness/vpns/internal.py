@@ -9,6 +9,8 @@ from harness.vpns.description import VpnDescription
 class InternalAdapter(VpnAdapter):
     name = "internal"
     ready_timeout_s = 10.0
+    #: No daemon: nothing to restart (a reboot still re-creates the host's network).
+    has_service = False
 
     def deploy(self, ctx: VpnContext) -> None:
         """Nothing to start: the LAN is the path under test."""

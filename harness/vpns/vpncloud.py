@@ -139,6 +139,13 @@ class VpnCloudAdapter(VpnAdapter):
             ctx.start(host, ["vpncloud", "--config", str(ctx.workdir(host) / "vpncloud.yaml")],
                       name="vpncloud")
 
+    def start_host(self, ctx: VpnContext, name: str, *, booted: bool = False) -> None:
+        """After a reboot the host's address-lookup route is gone: set it again first."""
+        if booted:
+            host = ctx.host(name)
+            host.succeed(["ip", "route", "add", *lookup_route(ctx.testbed.lan_address(name))])
+        super().start_host(ctx, name, booted=booted)
+
     def teardown(self, ctx: VpnContext) -> None:
         """SIGTERM to all first: each vpncloud takes 1-4 s to shut down, so in parallel."""
         for _host, process in ctx.processes:

@@ -9,6 +9,7 @@ Keys: ``wg genkey`` per host, the public key is ``wg pubkey`` of it (deploy and
 from __future__ import annotations
 
 from functools import partial
+from pathlib import PurePosixPath
 
 from harness.hosts.base import Host
 from harness.settings.addressing import prefix_length, static_overlay_address
@@ -77,6 +78,13 @@ def render_config(private_key: str, listen_port: int, peers: list[tuple[str, str
     return "\n".join(lines) + "\n"
 
 
+def userspace_ready(host: Host, interface: str) -> bool:
+    """wireguard-go creates the interface before its control socket: ``wg`` finds no socket
+    in between and falls back to the kernel ("Protocol not supported"), so wait for both."""
+    return interface_exists(host, interface) and host.run(
+        ["test", "-S", f"/run/wireguard/{interface}.sock"], timeout=5).ok
+
+
 class WireGuardAdapter(VpnAdapter):
     name = "wireguard"
     requirements = (WG,)
@@ -110,7 +118,6 @@ class WireGuardAdapter(VpnAdapter):
                 for host in ctx.hosts}
 
     def deploy(self, ctx: VpnContext) -> None:
-        interface = self.settings.interface or "wg0"
         port = self.settings.port()
         addresses = self.overlay_addresses(ctx)
         keys = {name: key_pair(ctx.host(name)) for name in ctx.hosts}
@@ -123,28 +130,48 @@ class WireGuardAdapter(VpnAdapter):
 
         for name in ctx.hosts:
             host = ctx.host(name)
-            workdir = ctx.workdir(host)
             peers = [
                 (keys[peer][1], addresses[peer],
                  f"{ctx.testbed.lan_address(peer)}:{port}")
                 for peer in ctx.hosts if peer != name
             ]
-            config_path = workdir / f"{interface}.conf"
-            host.write_file(config_path, render_config(keys[name][0], port, peers))
-            if use_kernel:
-                host.succeed(["ip", "link", "add", interface, "type", "wireguard"])
-            else:
-                ctx.start(host, ["wireguard-go", "-f", interface], name="wireguard-go",
-                          env={"WG_PROCESS_FOREGROUND": "1"})
-                wait_until(partial(interface_exists, host, interface), timeout_s=10,
-                           what=f"{interface} on {host.name}",
-                           abort=lambda: self.dead_daemons(ctx))
-            host.succeed(["wg", "setconf", interface, str(config_path)])
-            host.succeed(["ip", "address", "add",
-                          f"{addresses[name]}/{prefix_length(self.settings)}",
-                          "dev", interface])
-            host.succeed(["ip", "link", "set", interface, "mtu",
-                          str(self.settings.mtu or 1420), "up"])
+            host.write_file(self._config_path(ctx, name),
+                            render_config(keys[name][0], port, peers))
+            self._bring_up(ctx, name)
+
+    def _config_path(self, ctx: VpnContext, name: str) -> PurePosixPath:
+        return ctx.workdir(ctx.host(name)) / f"{self.settings.interface or 'wg0'}.conf"
+
+    def _bring_up(self, ctx: VpnContext, name: str) -> None:
+        """The interface of one host from its config file: what ``wg-quick up`` does."""
+        interface = self.settings.interface or "wg0"
+        host = ctx.host(name)
+        address = self.overlay_addresses(ctx)[name]
+        if self.data_plane == "kernel":
+            host.succeed(["ip", "link", "add", interface, "type", "wireguard"])
+        else:
+            ctx.start(host, ["wireguard-go", "-f", interface], name="wireguard-go",
+                      env={"WG_PROCESS_FOREGROUND": "1"})
+            wait_until(partial(userspace_ready, host, interface), timeout_s=10,
+                       what=f"{interface} and its control socket on {host.name}",
+                       abort=lambda: self.dead_daemons(ctx))
+        host.succeed(["wg", "setconf", interface, str(self._config_path(ctx, name))])
+        host.succeed(["ip", "address", "add",
+                      f"{address}/{prefix_length(self.settings)}", "dev", interface])
+        host.succeed(["ip", "link", "set", interface, "mtu",
+                      str(self.settings.mtu or 1420), "up"])
+
+    def stop_host(self, ctx: VpnContext, name: str) -> None:
+        """wireguard-go removes its interface when it stops; a kernel link is deleted."""
+        super().stop_host(ctx, name)
+        if self.data_plane == "kernel":
+            ctx.host(name).run(["ip", "link", "del", self.settings.interface or "wg0"],
+                               timeout=10)
+
+    def start_host(self, ctx: VpnContext, name: str, *, booted: bool = False) -> None:
+        """The whole per-host bring-up again: the interface, its keys and its address."""
+        ctx.launches[:] = [launch for launch in ctx.launches if launch.host != name]
+        self._bring_up(ctx, name)
 
     def teardown(self, ctx: VpnContext) -> None:
         interface = self.settings.interface or "wg0"

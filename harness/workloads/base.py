@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,6 +50,25 @@ P = TypeVar("P", bound=WorkloadParams)
 M = TypeVar("M", bound=WorkloadMetrics)
 
 
+class Lifecycle(Protocol):
+    """Stop, start and reboot on the session's testbed and VPN, for a workload that
+    measures how the overlay recovers (reconnect); the runner binds it to the session."""
+
+    @property
+    def vpn_has_service(self) -> bool:
+        """False when the VPN has no daemon to restart (internal)."""
+
+    def stop_vpn(self, host: str) -> None:
+        """Stop the VPN on ``host`` (its files stay)."""
+
+    def start_vpn(self, host: str, *, booted: bool = False) -> None:
+        """Start the VPN on ``host`` again; ``booted``: after :meth:`reboot`."""
+
+    def reboot(self, host: str, timeout_s: float) -> None:
+        """Stop the VPN on ``host``, then reboot it (the testbed's verb); the VPN stays
+        down until :meth:`start_vpn`."""
+
+
 @dataclass
 class WorkloadContext(Generic[P]):
     testbed: Testbed
@@ -59,6 +78,8 @@ class WorkloadContext(Generic[P]):
     params: P
     #: Seconds one attempt may take before its client is killed.
     timeout_s: float = 90.0
+    #: Restart and reboot, for the workloads that need them (None: not offered).
+    lifecycle: Lifecycle | None = None
 
 
 @dataclass
@@ -102,6 +123,9 @@ class Workload(ABC, Generic[P, M]):
     minimum_timeout_s: ClassVar[float] = 0.0
     #: Retries of a failed attempt unless the plan file says otherwise.
     default_retries: ClassVar[int] = 1
+    #: Analysis metrics of ``analysis_values`` that describe the whole mesh rather than the
+    #: record's link (reconnect's bring-up: every pair answers); booked under link "all".
+    mesh_metrics: ClassVar[frozenset[str]] = frozenset()
 
     params_model: type[P]
     metrics_model: type[M]
@@ -129,9 +153,9 @@ class Workload(ABC, Generic[P, M]):
         return f"{', '.join(missing)} not found on {host.name}" if missing else None
 
     def context(self, testbed: Testbed, addresses: dict[str, str], params: WorkloadParams,
-                timeout_s: float) -> WorkloadContext[P]:
+                timeout_s: float, lifecycle: Lifecycle | None = None) -> WorkloadContext[P]:
         """A context carrying this workload's own parameters (checked, so typed)."""
         if not isinstance(params, self.params_model):
             raise TypeError(f"{self.name} needs {self.params_model.__name__}, "
                             f"got {type(params).__name__}")
-        return WorkloadContext(testbed, addresses, params, timeout_s)
+        return WorkloadContext(testbed, addresses, params, timeout_s, lifecycle)

@@ -15,6 +15,7 @@ from harness.workloads.nix_cache import NixCacheWorkload
 from harness.workloads.parallel_tcp import ParallelTcpWorkload
 from harness.workloads.ping import PingWorkload
 from harness.workloads.quic import QuicWorkload
+from harness.workloads.reconnect import ReconnectWorkload
 from harness.workloads.rist import RistWorkload
 from harness.workloads.tcp import TcpWorkload
 from harness.workloads.udp import UdpWorkload
@@ -27,6 +28,7 @@ WORKLOADS: dict[str, Workload[Any, Any]] = {workload.name: workload for workload
     QuicWorkload(),
     NixCacheWorkload(),
     RistWorkload(),
+    ReconnectWorkload(),
 )}
 
 #: Every test, in run order (also the default selection).

@@ -46,7 +46,7 @@ def test_a_shared_flag_means_the_same_in_every_workload() -> None:
 
 def test_run_order_is_the_registry_order() -> None:
     assert TEST_NAMES == ("parallel_tcp", "tcp", "udp", "ping", "quic", "nix_cache",
-                           "rist")
+                           "rist", "reconnect")
 
 
 def _record(test: str, metrics: dict[str, object]) -> ResultRecord:

@@ -10,6 +10,7 @@ No namespace has a default route or any link to the outside.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from harness.settings.addressing import nth_address
 from harness.settings.models import LanSettings
 from harness.testbed.base import Offloads, Testbed, TestbedError, signals_deferred
 from harness.testbed.local import registry
-from harness.testbed.local.cleanup import destroy_testbed
+from harness.testbed.local.cleanup import destroy_testbed, kill_processes_in
 from harness.testbed.local.names import (
     BRIDGE,
     MOUNT_DIR,
@@ -82,6 +83,7 @@ class LocalTestbed(Testbed):
 
     backend = "local"
     supports_userspace_link = True
+    supports_reboot = True
 
     def __init__(self, spec: LocalTestbedSpec) -> None:
         self.spec = spec
@@ -211,6 +213,12 @@ class LocalTestbed(Testbed):
         state = self.names.host_state_dir(name)
         (state / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
         state.parent.chmod(0o700)
+        self._mount_namespace(name, netns)
+        return NamespaceHost(name, netns_path(netns), self.names.mountns_file(name), state)
+
+    def _mount_namespace(self, name: str, netns: str) -> None:
+        """The host's mount namespace (its own /run, and /sys showing its interfaces)."""
+        state = self.names.host_state_dir(name)
         mount_file = self.names.mountns_file(name)
         mount_file.touch()
         run_root([
@@ -220,12 +228,50 @@ class LocalTestbed(Testbed):
             f"mount --bind '{state / 'run'}' /run && umount -l /sys && "
             "mount -t sysfs -o nosuid,nodev,noexec sysfs /sys",
         ])
-        return NamespaceHost(name, netns_path(netns), mount_file, state)
 
-    def _wait_for_lan(self) -> None:
+    # -- rebooting ---------------------------------------------------------------------
+    def reboot(self, host: str, timeout_s: float = 60.0) -> None:
+        """What a reboot does to a host, on a namespace: every process of it ends, its
+        network namespace, /run and mount namespace are made anew and its LAN address set
+        again, as the boot would; its state directory (keys, node ids) stays. The LAN
+        cable stays plugged in: the host's veth waits in the LAN namespace meanwhile, so
+        the switch side (and an impairment on it) is untouched."""
+        target = self.host(host)
+        if not isinstance(target, NamespaceHost):
+            raise TestbedError(f"no host {host!r} on this testbed")
+        names, interface = self.names, self.lan_interface
+        netns = names.netns(host)
+        with signals_deferred():
+            target.stop_processes(timeout=3.0)
+            kill_processes_in(netns)
+            run_root(in_netns(netns, ["ip", "link", "set", interface, "netns",
+                                      names.lan_netns]))
+            mount_file = names.mountns_file(host)
+            run_root(["umount", str(mount_file)], check=False)
+            mount_file.unlink(missing_ok=True)
+            run_root(["ip", "netns", "delete", netns])
+            run_dir = names.host_state_dir(host) / "run"
+            shutil.rmtree(run_dir, ignore_errors=True)
+            run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            run_root(["ip", "netns", "add", netns])
+            run_root(in_netns(names.lan_netns, ["ip", "link", "set", interface, "netns",
+                                                netns]))
+            prefix = self.spec.lan.subnet.split("/")[1]
+            for argv in (
+                ["ip", "link", "set", "lo", "up"],
+                ["ip", "addr", "add", f"{self.lan_address(host)}/{prefix}", "dev", interface],
+                ["ip", "link", "set", interface, "up"],
+            ):
+                run_root(in_netns(netns, argv))
+            self._mount_namespace(host, netns)
+        self._set_host_offloads(target, self.spec.offloads)
+        self.booted(host)
+        self._wait_for_lan(timeout_s)
+
+    def _wait_for_lan(self, timeout_s: float | None = None) -> None:
         """The bridge forwards at once (STP off), but confirm every host reaches the first."""
         first = self._hosts[0]
-        deadline = time.monotonic() + self.spec.lan_ready_timeout_s
+        deadline = time.monotonic() + (timeout_s or self.spec.lan_ready_timeout_s)
         for host in self._hosts[1:]:
             while True:
                 result = host.run(
@@ -247,14 +293,17 @@ class LocalTestbed(Testbed):
 
     def set_offloads(self, mode: Offloads) -> None:
         """Switch segmentation offloads on the LAN veths (both ends); "default" leaves them."""
+        for host in self._hosts:
+            self._set_host_offloads(host, mode)
+
+    def _set_host_offloads(self, host: Host, mode: Offloads) -> None:
         if mode == "default":
             return
         state = "on" if mode == "on" else "off"
         flags = ["tso", state, "gso", state, "gro", state]
-        for host in self._hosts:
-            host.succeed(["ethtool", "-K", self.lan_interface, *flags], timeout=10)
-            run_root(in_netns(self.names.lan_netns,
-                              ["ethtool", "-K", self.names.lan_port(host.name), *flags]))
+        host.succeed(["ethtool", "-K", self.lan_interface, *flags], timeout=10)
+        run_root(in_netns(self.names.lan_netns,
+                          ["ethtool", "-K", self.names.lan_port(host.name), *flags]))
 
     # -- teardown ----------------------------------------------------------------------
     def destroy(self) -> None:

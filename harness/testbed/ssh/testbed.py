@@ -23,6 +23,7 @@ from harness.parsing.ethtool import RECORDED_OFFLOADS, parse_features
 from harness.testbed.base import Testbed, TestbedError, TestbedRequest, signals_deferred
 from harness.testbed.local.testbed import host_sysctls
 from harness.testbed.ssh.inventory import Inventory, ResolvedHost
+from harness.testbed.ssh.reboot import reboot_over_ssh
 
 
 def ssh_target(inventory: Inventory, host: ResolvedHost,
@@ -52,6 +53,7 @@ class SshTestbed(Testbed):
 
     backend = "ssh"
     supports_userspace_link = False
+    supports_reboot = True
 
     def __init__(self, inventory: Inventory, request: TestbedRequest) -> None:
         inventory.require_hosts(request.hosts)
@@ -156,6 +158,15 @@ class SshTestbed(Testbed):
                                f"{self.lan_address(other)}: {result.describe()}; "
                                "set interface in the inventory")
         return device
+
+    # -- rebooting ---------------------------------------------------------------------
+    def reboot(self, host: str, timeout_s: float = 300.0) -> None:
+        """A real reboot (``systemctl reboot``), waiting for SSH to return with a new boot."""
+        target = next((candidate for candidate in self._hosts if candidate.name == host), None)
+        if target is None:
+            raise TestbedError(f"no host {host!r}; hosts are {self.host_names}")
+        reboot_over_ssh(target, target.connection.reopen, timeout_s=timeout_s)
+        self.booted(host)
 
     # -- teardown ----------------------------------------------------------------------
     def close(self) -> None:
