@@ -100,6 +100,12 @@ def run(
     ] = None,
     offloads: Annotated[str, typer.Option(
         help="LAN segmentation offloads: default, on, off.")] = "default",
+    nixos: Annotated[bool, typer.Option(
+        help="With --inventory: the VPNs are the hosts' NixOS specialisations (deployed with "
+             "`vpn-bench deploy`), switched with switch-to-configuration test.")] = False,
+    secrets: Annotated[Path | None, typer.Option(
+        help="With --nixos: the --out directory of `vpn-bench keys`; each VPN's private "
+             "files are copied to its hosts before switching to it.")] = None,
     ready_timeout: Annotated[float | None, typer.Option(
         help="Seconds to wait for the overlay (default per VPN, 60).")] = None,
     progress: Annotated[bool, typer.Option(
@@ -121,7 +127,7 @@ def run(
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
         plan_file=plan, resume=resume, force=force, engine=engine, tcp_tuning=tcp_tuning,
-        seed=seed, backend=backend, inventory=inventory,
+        seed=seed, backend=backend, inventory=inventory, nixos=nixos, secrets=secrets,
     )
     raise typer.Exit(execute(request, console))
 
@@ -168,11 +174,13 @@ def _register_subcommands() -> None:
     from harness.impairment.cli import impair_check_command
     from harness.keys.cli import keys_command
     from harness.testbed.ssh.cli import hosts_app
+    from harness.testbed.ssh.deploy_cli import deploy_command
 
     app.command("analysis")(analysis_command)
     app.command("impair-check")(impair_check_command)
     app.command("keys")(keys_command)
     app.add_typer(hosts_app, name="hosts")
+    app.command("deploy")(deploy_command)
 
 
 _register_subcommands()
