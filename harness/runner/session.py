@@ -22,8 +22,10 @@ from harness.impairment.selection import select_engine
 from harness.impairment.tuning import apply_tcp_tuning
 from harness.monitoring.cpu import CpuSampler
 from harness.records.models import ResultRecord, SessionRecord, Status
+from harness.records.store import StoreFull
 from harness.runner.plan import RunPlan, Session
 from harness.runner.readiness import wait_for_overlay
+from harness.runner.signals import Interrupted
 from harness.runner.timing import PhaseClock
 from harness.testbed.base import Testbed
 from harness.topology import Link, ring_links
@@ -31,6 +33,8 @@ from harness.vpns.base import VpnAdapter, VpnContext
 from harness.workloads.base import Measurement, Workload, WorkloadContext, now
 from harness.workloads.registry import WORKLOADS
 
+#: Seconds to wait for a host lost mid-session before cleaning up on it.
+RECOVER_S = 60.0
 #: (repetition, vpn, profile, test, source, target)
 CellKey = tuple[int, str, str, str, str, str]
 
@@ -159,14 +163,21 @@ class _SessionRun:
             params = session.parameters[test]
             ctx = WORKLOADS[test].context(testbed, addresses, params,
                                           timeout_s=plan.timeout_s(test, params))
-            reason = _unavailable(WORKLOADS[test], testbed, unit)
-            if reason:
-                self.fail_all({test: unit}, f"not runnable here: {reason}", {})
+            try:
+                reason = _unavailable(WORKLOADS[test], testbed, unit)
+                if reason:
+                    self.fail_all({test: unit}, f"not runnable here: {reason}", {})
+                    continue
+                with self.clock.phase("benchmark", session.vpn, session.profile):
+                    measurements = self.measure_unit(test, unit, ctx, vpn_ctx)
+                    for measurement in measurements:
+                        self.emit(test, measurement)
+                dead = self.adapter.dead_daemons(vpn_ctx)
+            except (StoreFull, Interrupted):
+                raise
+            except Exception as error:  # e.g. a host lost over SSH: this cell fails, go on
+                self.fail_all({test: unit}, f"{type(error).__name__}: {error}", {})
                 continue
-            with self.clock.phase("benchmark", session.vpn, session.profile):
-                for measurement in self.measure_unit(test, unit, ctx, vpn_ctx):
-                    self.emit(test, measurement)
-            dead = self.adapter.dead_daemons(vpn_ctx)
             if dead:
                 remaining: dict[str, list[Link]] = {}
                 for later_test, later_unit in units[index + 1:]:
@@ -229,6 +240,7 @@ def run_session(
                     abort=lambda: adapter.dead_daemons(vpn_ctx),
                 )
         except Exception as error:  # the VPN did not come up: record why, move on
+            testbed.wait_reachable(RECOVER_S)
             record = SessionRecord(
                 run_id=settings.run_id, vpn=vpn, profile=profile,
                 repetition=session.repetition, started_at=started, ended_at=now(),
@@ -249,6 +261,7 @@ def run_session(
         )
         sink.add_session(record)
         state.run_tests(pending, testbed, addresses, vpn_ctx)
+        testbed.wait_reachable(RECOVER_S)  # a host lost mid-run: impairment goes when it is back
         if engine is not None:
             with clock.phase("impairment", vpn, profile):
                 record = record.model_copy(update={"impairment": engine.remove(),
@@ -293,6 +306,7 @@ def _timed_testbed(
 def _teardown(adapter: VpnAdapter, ctx: VpnContext, clock: PhaseClock, vpn: str,
               profile: str) -> None:
     with clock.phase("teardown", vpn, profile):
+        ctx.testbed.wait_reachable(RECOVER_S)
         adapter.teardown(ctx)
 
 
