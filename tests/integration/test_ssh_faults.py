@@ -66,7 +66,7 @@ def refused_run(inventory: Path, out: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize(("case", "expected"), [
-    ("wrong-user", "host yuki (vpbnosuchuser@10.77.0.2:2222): SSH login refused (permission denied)"),
+    ("wrong-user", "host yuki (vpbnouser@10.77.0.2:2222): SSH login refused (permission denied)"),
     ("refused-key", "SSH login refused (permission denied): check user and identity_file"),
     ("unreachable", "host luna (root@10.77.0.9:22): SSH"),
     ("no-interface", "host luna: no interface 'nosuch0' there"),
@@ -74,7 +74,7 @@ def refused_run(inventory: Path, out: Path) -> subprocess.CompletedProcess[str]:
 def test_bad_hosts_are_bad_input_naming_the_host(trusted: SshHosts, tmp_path: Path,
                                                  case: str, expected: str) -> None:
     if case == "wrong-user":
-        inventory = variant(trusted, case, "[hosts.yuki]\n", '[hosts.yuki]\nuser = "vpbnosuchuser"\n')
+        inventory = variant(trusted, case, "[hosts.yuki]\n", '[hosts.yuki]\nuser = "vpbnouser"\n')
     elif case == "refused-key":
         keygen(tmp_path / "other_key")
         inventory = variant(trusted, case, 'identity_file = "client_key"',
