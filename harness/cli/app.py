@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness.errors import UsageError
+from harness.hosts.ssh import SshHost
 from harness.runner.signals import Interrupted
 from harness.settings.loader import ConfigError
 from harness.testbed.base import TestbedError
@@ -132,20 +134,42 @@ def run(
     raise typer.Exit(execute(request, console))
 
 
+InventoryOption = Annotated[Path | None, typer.Option(
+    help="Ask the real hosts of this inventory (over SSH) instead of this machine.")]
+
+
 @app.command("list")
-def list_command() -> None:
+def list_command(inventory: InventoryOption = None) -> None:
     """VPNs, tests and profiles, and which VPNs can run here (and why not)."""
     from harness.cli.info import print_list
 
-    print_list(console)
+    if inventory is None:
+        print_list(console)
+        return
+    with _inventory_hosts(inventory) as hosts:
+        print_list(console, hosts)
 
 
 @app.command()
-def doctor() -> None:
+def doctor(inventory: InventoryOption = None) -> None:
     """Check this machine: root, namespaces, kernel features, every binary and its version."""
-    from harness.cli.info import print_doctor
+    from harness.cli.info import print_doctor, print_doctor_hosts
 
-    raise typer.Exit(print_doctor(console))
+    if inventory is None:
+        raise typer.Exit(print_doctor(console))
+    with _inventory_hosts(inventory) as hosts:
+        code = print_doctor_hosts(console, hosts)
+    raise typer.Exit(code)
+
+
+def _inventory_hosts(inventory: Path) -> contextlib.AbstractContextManager[list[SshHost]]:
+    """Every host of the inventory, checked (pinned key, login, interface), connected."""
+    from harness.testbed.ssh.backend import SshBackend
+    from harness.testbed.ssh.inventory import load_inventory
+
+    backend = SshBackend(load_inventory(inventory))
+    backend.check_support()
+    return backend.open_hosts(list(backend.inventory.hosts))
 
 
 @app.command()

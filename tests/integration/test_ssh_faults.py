@@ -7,6 +7,8 @@ cleaned up once it answers again."""
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -158,3 +160,27 @@ def wait_for(root: Path, suffix: str, run: subprocess.Popen[str],
             raise AssertionError(f"the run ended before {suffix}: {stderr}")
         time.sleep(0.1)
     raise AssertionError(f"no {suffix} within {timeout_s} s")
+
+
+def test_list_and_doctor_ask_the_hosts_not_this_machine(trusted: SshHosts) -> None:
+    """mycelium is installed here (/opt/vpn-bench/bin on this PATH) but not on the PATH an
+    SSH session of the hosts gets: asked of the hosts, it is not runnable."""
+    env = {**os.environ, "PATH": f"/opt/vpn-bench/bin:{os.environ['PATH']}", "COLUMNS": "400"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                              text=True, timeout=300, cwd=REPO, env=env)
+
+    here = cli("list")
+    assert here.returncode == 0, here.stderr
+    assert re.search(r"mycelium\s.*\byes\b", here.stdout), here.stdout
+    remote = cli("list", "--inventory", str(trusted.inventory))
+    assert remote.returncode == 0, remote.stderr
+    assert "runnable on the hosts" in remote.stdout
+    assert "not installed on lom (binary mycelium" in remote.stdout, remote.stdout
+    doctor = cli("doctor", "--inventory", str(trusted.inventory))
+    lines = doctor.stdout.splitlines()
+    for host in ("lom", "yuki", "luna"):
+        block = lines[lines.index(host):]
+        assert "  vpn mycelium: missing mycelium" in block
+        assert any(line.startswith("  kernel sch_netem: ") for line in block)
