@@ -340,6 +340,8 @@ def execute(request: RunRequest, console: Console) -> int:
     if ssh is not None and resume_store is None:
         with ssh.open_hosts(plan.hosts) as hosts:
             asked = host_availability(known_vpns(), hosts, nixos=nixos)
+        if asked.get(REFERENCE_VPN):  # the reference of every comparison must run
+            raise UsageError(f"cannot run {REFERENCE_VPN}: {asked[REFERENCE_VPN]}")
         plan, settings, notes = build_plan(
             dataclasses.replace(request, seed=plan.seed), lambda _settings: asked)
         for note in notes:

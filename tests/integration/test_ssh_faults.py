@@ -184,3 +184,15 @@ def test_list_and_doctor_ask_the_hosts_not_this_machine(trusted: SshHosts) -> No
         block = lines[lines.index(host):]
         assert "  vpn mycelium: missing mycelium" in block
         assert any(line.startswith("  kernel sch_netem: ") for line in block)
+
+
+def test_nixos_mode_on_hosts_without_the_specialisations_is_refused(trusted: SshHosts,
+                                                                    tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    result = vpn_bench("run", "--inventory", str(trusted.inventory), "--nixos", "--test",
+                       "ping", "--out", str(out), "--no-progress", timeout=300)
+    message = " ".join(result.stderr.split())
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "cannot run internal: no specialisation internal on lom" in message
+    assert "vpn-bench deploy --inventory FILE" in message
+    assert not out.exists()
