@@ -196,3 +196,63 @@ def test_nixos_mode_on_hosts_without_the_specialisations_is_refused(trusted: Ssh
     assert "cannot run internal: no specialisation internal on lom" in message
     assert "vpn-bench deploy --inventory FILE" in message
     assert not out.exists()
+
+
+FAKE_NIXOS_REBUILD = """#!/bin/sh
+# Stands in for nixos-rebuild (no NixOS here): logs how it was called, fails on request.
+echo "$(basename "$PWD") $* | $NIX_SSHOPTS" >> "$VPB_TEST_LOG"
+case " $* " in *" $VPB_TEST_FAIL "*) echo "building the system configuration..." >&2
+  echo "error: $VPB_TEST_FAIL went wrong" >&2; exit 1;; esac
+echo "done"
+"""
+
+
+def test_deploy_checks_the_hosts_then_builds_all_before_switching_any(
+        trusted: SshHosts, tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "nixos-rebuild").write_text(FAKE_NIXOS_REBUILD)
+    (bin_dir / "nixos-rebuild").chmod(0o755)
+    flake = tmp_path / "site"
+    flake.mkdir()
+    (flake / "flake.nix").write_text("{ }\n")
+    log = tmp_path / "calls.log"
+
+    def deploy(fail: str, inventory: Path = trusted.inventory,
+               ) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}",
+               "VPB_TEST_LOG": str(log), "VPB_TEST_FAIL": fail}
+        return subprocess.run([sys.executable, "-m", "harness", "deploy", "--inventory",
+                               str(inventory), "--flake", str(flake)], capture_output=True,
+                              text=True, timeout=300, cwd=REPO, env=env)
+
+    done = deploy("nothing")
+    assert done.returncode == 0, done.stderr
+    calls = log.read_text().splitlines()
+    phases = [line.split()[1] for line in calls]
+    assert phases == ["build"] * 3 + ["switch"] * 3  # every build before any switch
+    known = trusted.inventory.with_name("known_hosts")
+    for line in calls:
+        host = line.split()[0]  # the per-host work directory
+        assert f"--flake {flake}#{host}" in line
+        assert f"UserKnownHostsFile={known}" in line and "StrictHostKeyChecking=yes" in line
+    assert "--target-host root@10.77.0.2" in next(c for c in calls if c.startswith("yuki")
+                                                  and " switch " in c)
+    assert "deployed 3 hosts" in done.stdout
+
+    log.unlink()
+    broken = deploy(f"{flake}#yuki")
+    assert broken.returncode == 1
+    assert [line.split()[1] for line in log.read_text().splitlines()] == ["build"] * 3
+    message = broken.stderr
+    assert "error: host yuki: build failed: " in message
+    assert f"error: {flake}#yuki went wrong" in message
+    assert "no host was switched (a build failed)" in message
+
+    log.unlink()
+    unpinned = variant(trusted, "deploy-unpinned", 'address = "10.77.0.3"',
+                       'address = "10.77.0.8"')
+    refused = deploy("nothing", unpinned)
+    assert refused.returncode == 2
+    assert "host luna: no pinned host key for 10.77.0.8:22" in " ".join(refused.stderr.split())
+    assert not log.exists(), "nothing runs when a host cannot be used"

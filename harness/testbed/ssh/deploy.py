@@ -18,7 +18,9 @@ so the managed known_hosts file pins the keys there too. Command lines are pure 
 
 from __future__ import annotations
 
+import os
 import shlex
+import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -165,9 +167,6 @@ def deploy(steps: Sequence[DeployStep], runner: StepRunner,
 
 def subprocess_runner(step: DeployStep, timeout_s: float) -> CommandResult:
     """Run a step on this machine (its environment plus NIX_SSHOPTS), output captured."""
-    import os
-    import subprocess
-
     step.cwd.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:

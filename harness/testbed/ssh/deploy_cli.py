@@ -63,11 +63,10 @@ def deploy_command(
     flake_uri = resolve_flake(flake)
     builder = resolve_build_host(parsed, build_host)
     hosts = list(parsed.hosts)
-    workdir = Path(tempfile.gettempdir()) / "vpn-bench-deploy"
-    steps = deploy_steps(parsed, hosts, flake_uri, workdir, builder)
     if dry_run:
-        console.print(f"# build every host (nothing changes on any host), in parallel; "
-                      f"work directories under {workdir}")
+        steps = deploy_steps(parsed, hosts, flake_uri, Path("$WORKDIR"), builder)
+        console.print("# build every host (nothing changes on any host), in parallel, each "
+                      "in its own work directory $WORKDIR/<host>")
         for step in steps:
             if step.phase == "switch" and step is steps[len(hosts)]:
                 console.print("# then, only if every build succeeded, switch every host, "
@@ -78,7 +77,11 @@ def deploy_command(
         raise UsageError("deploy needs nixos-rebuild on this machine (NixOS, or "
                          "`nix shell nixpkgs#nixos-rebuild`)")
     SshBackend(parsed).check_hosts()
-    report = _deploy(steps, console)
+    workdir = Path(tempfile.mkdtemp(prefix="vpn-bench-deploy-"))
+    try:
+        report = _deploy(deploy_steps(parsed, hosts, flake_uri, workdir, builder), console)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the build links; the hosts keep theirs
     _print_report(report, console)
     if not report.ok:
         raise typer.Exit(1)
