@@ -9,11 +9,14 @@ VPN starts from the same clean host.
 
 The specialisation is taken from the *system profile*
 (``/nix/var/nix/profiles/system/specialisation/<vpn>``), not from /run/current-system: once a
-specialisation is active, /run/current-system is that specialisation, which has no
-specialisations of its own (NixOS's specialisation.nix links them into the parent's
-toplevel only). The unit names and state paths mirror modules/vpns/*.nix; overlay addresses
-come from vpn-configs (static plans, the LAN for ``internal``) or, for VPNs whose addresses
-are derived from keys or assigned by a coordinator, from the VPN's interface on the host.
+specialisation is active, /run/current-system is that specialisation (the activation script
+links it to the activated toplevel: NixOS/nixpkgs nixos/modules/system/activation/
+activation-script.nix, ``ln -sfn "$(readlink -f "$systemConfig")" /run/current-system``),
+whose ``specialisation/`` is empty ("nested specialisations will be ignored",
+nixos/modules/system/activation/specialisation.nix). The unit names and state paths
+mirror modules/vpns/*.nix; overlay addresses come from vpn-configs (static plans, the LAN
+for ``internal``) or, for VPNs whose addresses are derived from keys or assigned by a
+coordinator, from the VPN's interface on the host.
 
 It implements the same :class:`VpnAdapter` seam as the foreground-daemon adapters, so the
 runner, plans, records, resume and report are unchanged.

@@ -9,11 +9,12 @@ reported with that host's output, the others are on the new generation of the sa
 revision, and running `deploy` again is safe (unchanged hosts switch to what they run).
 
 The flags follow the nixos-rebuild(8) page of NixOS/nixpkgs
-(pkgs/by-name/ni/nixos-rebuild-ng/nixos-rebuild.8.scd): ``--flake URI#name``,
+(pkgs/by-name/ni/nixos-rebuild-ng/nixos-rebuild.8.scd, read at 10ec429b): ``--flake URI#name``,
 ``--target-host user@host``, ``--build-host host``; ssh options reach nixos-rebuild's own
 ssh (and ``nix copy``'s) through ``NIX_SSHOPTS``, which nixos-rebuild splits with
-``shlex.split`` (nixos_rebuild/process.py) and puts before its own ControlMaster options,
-so the managed known_hosts file pins the keys there too. Command lines are pure functions.
+``shlex.split`` (nixos_rebuild/process.py, read at 005ab72f) and puts before its own
+ControlMaster options, so the managed known_hosts file pins the keys there too. Command
+lines are pure functions.
 """
 
 from __future__ import annotations
