@@ -17,6 +17,7 @@ from harness.errors import UsageError
 from harness.hosts.base import CommandResult
 from harness.testbed.ssh.deploy import DeployStep, deploy, deploy_steps, nix_sshopts
 from harness.testbed.ssh.inventory import load_inventory
+from tests.harness.test_ssh_backend import BAD_INVENTORIES
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTS = ["lom", "yuki", "luna"]
@@ -188,3 +189,17 @@ def test_deploy_without_nixos_rebuild_says_so_and_contacts_no_host(inventory: Pa
     assert result.returncode == 2
     assert "deploy needs nixos-rebuild on this machine" in result.stderr
     assert not (inventory.parent / "pins").exists()
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    case for case in BAD_INVENTORIES if "the plan needs" not in case[1]])
+def test_deploy_refuses_every_bad_inventory_like_run(text: str, message: str,
+                                                      tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    result = vpn_bench("deploy", "--inventory", str(path), "--flake", str(REPO), "--dry-run")
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: inventory {path}: ")
+    assert message in lines[0]
+    assert result.stdout == ""
