@@ -114,7 +114,9 @@ def describe_nixos_commands(plan: RunPlan, inventory: Inventory,
                 f"{name}={address}" for name, address in addresses.items()))
         links = ", ".join(link.label for link in ring_links(plan.hosts))
         lines.append(f"# readiness: every host pings every other overlay address; then the "
-                     f"tests {', '.join(session.tests)} on {links}")
+                     f"tests {', '.join(session.tests)} on {links}, each followed by:")
+        adapter.dead_daemons(ctx)
+        _flush(log, lines)
         adapter.teardown(ctx)
         if engine is not None:
             engine.remove()

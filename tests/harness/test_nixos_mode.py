@@ -299,7 +299,8 @@ def test_run_nixos_dry_run_prints_the_exact_command_sequence(inventory: Path) ->
     expected += [f"ssh {host} -- {wait}" for host in HOSTS]
     expected += ["# overlay addresses: lom=10.45.0.1, yuki=10.45.0.2, luna=10.45.0.3",
                  "# readiness: every host pings every other overlay address; then the tests "
-                 "ping on lom->yuki, yuki->luna, luna->lom"]
+                 "ping on lom->yuki, yuki->luna, luna->lom, each followed by:"]
+    expected += [f"ssh {host} -- systemctl is-active -- nebula@vpb.service" for host in HOSTS]
     expected += [f"ssh {host} -- {PROFILE}/bin/switch-to-configuration test"
                  for host in reversed(HOSTS)]
     expected += [f"ssh {host} -- tc -s qdisc show dev {interface[host]}" for host in HOSTS]
