@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import sys
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness.errors import UsageError
+from harness.hosts.ssh import SshHost
 from harness.runner.signals import Interrupted
 from harness.settings.loader import ConfigError
 from harness.testbed.base import TestbedError
@@ -100,6 +102,12 @@ def run(
     ] = None,
     offloads: Annotated[str, typer.Option(
         help="LAN segmentation offloads: default, on, off.")] = "default",
+    nixos: Annotated[bool, typer.Option(
+        help="With --inventory: the VPNs are the hosts' NixOS specialisations (deployed with "
+             "`vpn-bench deploy`), switched with switch-to-configuration test.")] = False,
+    secrets: Annotated[Path | None, typer.Option(
+        help="With --nixos: the --out directory of `vpn-bench keys`; each VPN's private "
+             "files are copied to its hosts before switching to it.")] = None,
     ready_timeout: Annotated[float | None, typer.Option(
         help="Seconds to wait for the overlay (default per VPN, 60).")] = None,
     progress: Annotated[bool, typer.Option(
@@ -121,25 +129,47 @@ def run(
         offloads=offloads, ready_timeout_s=ready_timeout,
         live_progress=None if progress else False, dry_run=dry_run, strict=strict,
         plan_file=plan, resume=resume, force=force, engine=engine, tcp_tuning=tcp_tuning,
-        seed=seed, backend=backend, inventory=inventory,
+        seed=seed, backend=backend, inventory=inventory, nixos=nixos, secrets=secrets,
     )
     raise typer.Exit(execute(request, console))
 
 
+InventoryOption = Annotated[Path | None, typer.Option(
+    help="Ask the real hosts of this inventory (over SSH) instead of this machine.")]
+
+
 @app.command("list")
-def list_command() -> None:
+def list_command(inventory: InventoryOption = None) -> None:
     """VPNs, tests and profiles, and which VPNs can run here (and why not)."""
     from harness.cli.info import print_list
 
-    print_list(console)
+    if inventory is None:
+        print_list(console)
+        return
+    with _inventory_hosts(inventory) as hosts:
+        print_list(console, hosts)
 
 
 @app.command()
-def doctor() -> None:
+def doctor(inventory: InventoryOption = None) -> None:
     """Check this machine: root, namespaces, kernel features, every binary and its version."""
-    from harness.cli.info import print_doctor
+    from harness.cli.info import print_doctor, print_doctor_hosts
 
-    raise typer.Exit(print_doctor(console))
+    if inventory is None:
+        raise typer.Exit(print_doctor(console))
+    with _inventory_hosts(inventory) as hosts:
+        code = print_doctor_hosts(console, hosts)
+    raise typer.Exit(code)
+
+
+def _inventory_hosts(inventory: Path) -> contextlib.AbstractContextManager[list[SshHost]]:
+    """Every host of the inventory, checked (pinned key, login, interface), connected."""
+    from harness.testbed.ssh.backend import SshBackend
+    from harness.testbed.ssh.inventory import load_inventory
+
+    backend = SshBackend(load_inventory(inventory))
+    backend.check_support()
+    return backend.open_hosts(list(backend.inventory.hosts))
 
 
 @app.command()
@@ -168,12 +198,14 @@ def _register_subcommands() -> None:
     from harness.impairment.cli import impair_check_command
     from harness.keys.cli import keys_command
     from harness.testbed.ssh.cli import hosts_app
+    from harness.testbed.ssh.deploy_cli import deploy_command
 
     app.command("analysis")(analysis_command)
     app.command("compare")(compare_command)
     app.command("impair-check")(impair_check_command)
     app.command("keys")(keys_command)
     app.add_typer(hosts_app, name="hosts")
+    app.command("deploy")(deploy_command)
 
 
 _register_subcommands()

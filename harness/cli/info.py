@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.cli.run_command import availability, known_vpns
+from harness.cli.run_command import availability, host_availability, known_vpns
+from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.impairment.binary import find_linkemu
 from harness.impairment.errors import EngineUnavailable
@@ -28,11 +30,14 @@ TOOLS = {
 }
 
 
-def print_list(console: Console) -> None:
+def print_list(console: Console, hosts: Sequence[Host] | None = None) -> None:
+    """``hosts``: the real hosts of an inventory, asked instead of this machine."""
     settings = known_vpns()
-    reasons = availability(settings)
+    reasons = (availability(settings) if hosts is None
+               else host_availability(settings, hosts, nixos=False))
+    where = "here" if hosts is None else "on the hosts"
     table = Table(title="VPNs")
-    for column in ("name", "display name", "runnable here", "why not"):
+    for column in ("name", "display name", f"runnable {where}", "why not"):
         table.add_column(column)
     for name, vpn in settings.items():
         reason = reasons[name]
@@ -40,11 +45,11 @@ def print_list(console: Console) -> None:
                       escape(reason or ""))
     console.print(table)
     console.print("tests: " + ", ".join(TEST_NAMES))
-    machine = LocalMachine()
-    for test in TEST_NAMES:
-        reason = WORKLOADS[test].unavailable_reason(machine)
-        if reason:
-            console.print(f"test {test}: not runnable here: {reason}", markup=False)
+    for machine in hosts or [LocalMachine()]:
+        for test in TEST_NAMES:
+            reason = WORKLOADS[test].unavailable_reason(machine)
+            if reason:
+                console.print(f"test {test}: not runnable {where}: {reason}", markup=False)
     params = Table(title="Workload parameters (--param TEST.PARAMETER=VALUE, or the "
                          "plan file's \\[test.<name>] table)")
     for column in ("test", "parameter", "default", "valid", "meaning"):
@@ -105,4 +110,27 @@ def print_doctor(console: Console) -> int:
         reason = workload.unavailable_reason(machine)
         console.print(f"test {test}: " + (f"not runnable here: {reason}" if reason else "ok"),
                       markup=False)
+    return 1 if problems else 0
+
+
+def print_doctor_hosts(console: Console, hosts: Sequence[Host]) -> int:
+    """`doctor --inventory`: the same questions, asked of each real host over SSH.
+    Returns 1 when a host lacks a tool the runs need."""
+    problems = 0
+    for host in hosts:
+        console.print(f"[bold]{host.name}[/bold]")
+        for tool, package in TOOLS.items():
+            path = host.which(tool)
+            console.print(f"  {tool}: {path or f'MISSING ({package})'}")
+            problems += path is None
+        console.print(f"  kernel sch_netem: {'yes' if host.has_netem() else 'no'}")
+        console.print(f"  kernel wireguard: {'yes' if host.has_wireguard_module() else 'no'}")
+        for name, vpn in known_vpns().items():
+            adapter = create_adapter(vpn)
+            missing = adapter.missing_requirements(host)
+            versions = "; ".join(host.version_line(req.version_argv) or "(no version output)"
+                                 for req in adapter.requirements if req.is_on(host))
+            state = ("missing " + ", ".join(req.binary for req in missing) if missing
+                     else versions or "ok")
+            console.print(f"  vpn {name}: {state}", markup=False)
     return 1 if problems else 0

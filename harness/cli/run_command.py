@@ -6,7 +6,9 @@ Precedence: command-line flags, then the plan file (``--plan``), then built-in d
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -15,8 +17,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness import limits
+from harness.cli.nixos_plan import describe_nixos_commands
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
+from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
 from harness.impairment.selection import parse_engine_preference
@@ -41,6 +45,8 @@ from harness.testbed.backends import DEFAULT_BACKEND, get_backend
 from harness.testbed.base import OFFLOAD_MODES, Backend, Offloads, Testbed, TestbedRequest
 from harness.testbed.ssh.backend import SshBackend
 from harness.topology import host_names
+from harness.vpns.base import VpnAdapter
+from harness.vpns.nixos import UNIT_TIMEOUT_S, NixosAdapter
 from harness.vpns.registry import VPNS, create_adapter
 from harness.workloads.base import WorkloadParams
 from harness.workloads.parameters import (
@@ -52,6 +58,9 @@ from harness.workloads.parameters import (
     section_label,
 )
 from harness.workloads.registry import TEST_NAMES
+
+#: Manifest metadata key: how the VPNs were brought up ("daemons" or "nixos"; ssh backend).
+VPN_MODE_KEY = "vpn_mode"
 
 
 @dataclass
@@ -80,6 +89,10 @@ class RunRequest:
     backend: str = DEFAULT_BACKEND
     #: Inventory of real hosts: the ssh backend.
     inventory: Path | None = None
+    #: VPNs are the flake's NixOS services (specialisations) on the inventory's hosts.
+    nixos: bool = False
+    #: Output directory of `vpn-bench keys`, copied to the hosts before each VPN (--nixos).
+    secrets: Path | None = None
 
 
 def known_vpns() -> dict[str, VpnSettings]:
@@ -89,12 +102,41 @@ def known_vpns() -> dict[str, VpnSettings]:
     return {name: settings[name] for name in order if name in VPNS and name in settings}
 
 
+Availability = Callable[[dict[str, VpnSettings]], dict[str, str | None]]
+
+
 def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
     """VPN name -> why it cannot run here (None when it can). Asked of ``LocalMachine``,
     whose ``which`` is in-process: no namespace is created and no process started."""
     machine = LocalMachine()
     return {name: create_adapter(vpn).unavailable_reason(machine)
             for name, vpn in settings.items()}
+
+
+def unchecked(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
+    """Every VPN counted as runnable: real hosts are asked only when the run starts."""
+    return dict.fromkeys(settings)
+
+
+def host_availability(settings: dict[str, VpnSettings], hosts: Sequence[Host], *,
+                      nixos: bool) -> dict[str, str | None]:
+    """VPN name -> why it cannot run on the plan's hosts (None when it can on every one):
+    its binaries there, or, with --nixos, its specialisation in their system profile."""
+    reasons: dict[str, str | None] = {}
+    for name, vpn in settings.items():
+        problems: list[str] = []
+        for host in hosts:
+            if nixos:
+                reason = NixosAdapter(vpn, address_hosts=[]).unavailable_reason(host)
+            else:
+                missing = create_adapter(vpn).missing_requirements(host)
+                reason = (f"not installed on {host.name} ("
+                          + "; ".join(req.how_to_install() for req in missing) + ")"
+                          if missing else None)
+            if reason:
+                problems.append(reason)
+        reasons[name] = "; ".join(problems) or None
+    return reasons
 
 
 T = TypeVar("T")
@@ -153,12 +195,14 @@ def check_resume_request(request: RunRequest) -> None:
                          "--inventory, --offloads, --ready-timeout, --strict, --progress")
 
 
-def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], list[str]]:
-    """The plan, the settings it needs, and notes on VPNs left out because they can't run."""
+def build_plan(request: RunRequest, available: Availability = availability,
+               ) -> tuple[RunPlan, dict[str, VpnSettings], list[str]]:
+    """The plan, the settings it needs, and notes on VPNs left out because they can't run
+    (``available`` says which: this machine by default, the real hosts for ssh)."""
     _validate_request(request)
     spec = load_plan_file(request.plan_file) if request.plan_file else PlanFile()
     vpn_settings = known_vpns()
-    reasons = availability(vpn_settings)
+    reasons = available(vpn_settings)
     runnable = [name for name, reason in reasons.items() if reason is None]
     requested = request.vpns or spec.vpns or []
     vpns = parse_names(requested, list(vpn_settings), "VPN", default=runnable)
@@ -296,11 +340,24 @@ def _check_backend(request: RunRequest, backend: Backend, plan: RunPlan) -> None
                              "as they are; valid there: default")
 
 
+def _check_mode_flags(request: RunRequest, ssh: SshBackend | None) -> None:
+    """--nixos and --secrets only make sense for real NixOS hosts."""
+    if request.nixos and ssh is None:
+        raise UsageError("--nixos needs --inventory FILE: the VPNs are the NixOS services of "
+                         "real hosts deployed with `vpn-bench deploy` (docs/real-hosts.md)")
+    if request.secrets is not None and not request.nixos:
+        raise UsageError("--secrets only applies together with --nixos")
+    if request.secrets is not None and not (request.secrets / "secrets").is_dir():
+        raise UsageError(f"--secrets {request.secrets}: no secrets/ directory there (give the "
+                         "--out directory of `vpn-bench keys`)")
+
+
 def _open_resumed(request: RunRequest,
                   backend: Backend) -> tuple[RunStore, RunPlan, dict[str, VpnSettings]]:
     """The run to resume, validated: its directory, its plan, and that every VPN with
-    cells still to measure is known and can run here. Everything is checked on a read-only
-    view; only then (and not for a dry run) is the run locked for writing."""
+    cells still to measure is known and can run (here; real hosts are asked when the run
+    starts). Everything is checked on a read-only view; only then (and not for a dry run)
+    is the run locked for writing."""
     assert request.resume is not None
     check_resume_request(request)
     try:
@@ -311,19 +368,26 @@ def _open_resumed(request: RunRequest,
         raise UsageError(f"the run to resume used the {view.manifest.backend} backend, not "
                          f"{backend.name}" + (" (pass its --inventory FILE)"
                                               if view.manifest.backend == "ssh" else ""))
+    was_nixos = view.manifest.metadata.get(VPN_MODE_KEY) == "nixos"
+    if was_nixos != request.nixos:
+        how = ("as NixOS services (pass --nixos)" if was_nixos else
+               "as daemons started by the harness (leave out --nixos)")
+        raise UsageError(f"the run to resume brought its VPNs up {how}")
     known = known_vpns()
     missing = [name for name in plan.vpns if name not in known]
     if missing:
         raise UsageError(f"the run to resume uses VPNs this harness does not know: "
                          f"{', '.join(missing)}; known: {', '.join(known)}")
     settings = {name: known[name] for name in plan.vpns}
-    completed = frozenset() if request.force else completed_cells(view)
-    waiting = {session.vpn for session in plan.sessions()
-               if pending_cells(session, plan.hosts, completed)}
-    reasons = availability({name: settings[name] for name in plan.vpns if name in waiting})
-    unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
-    if unavailable:
-        raise UsageError("cannot resume here: " + "; ".join(unavailable))
+    if not isinstance(backend, SshBackend):
+        completed = frozenset() if request.force else completed_cells(view)
+        waiting = {session.vpn for session in plan.sessions()
+                   if pending_cells(session, plan.hosts, completed)}
+        reasons = availability({name: settings[name] for name in plan.vpns
+                                if name in waiting})
+        unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
+        if unavailable:
+            raise UsageError("cannot resume here: " + "; ".join(unavailable))
     _check_backend(request, backend, plan)
     if request.dry_run:
         return view, plan, settings
@@ -334,31 +398,59 @@ def _open_resumed(request: RunRequest,
     return store, plan, settings
 
 
+def _ask_hosts(request: RunRequest, ssh: SshBackend, plan: RunPlan,
+               console: Console) -> tuple[RunPlan, dict[str, VpnSettings]]:
+    """The plan again, with each VPN's availability asked of the real hosts."""
+    with ssh.open_hosts(plan.hosts) as hosts:
+        asked = host_availability(known_vpns(), hosts, nixos=request.nixos)
+    if asked.get(REFERENCE_VPN):  # the reference of every comparison must run
+        raise UsageError(f"cannot run {REFERENCE_VPN}: {asked[REFERENCE_VPN]}")
+    plan, settings, notes = build_plan(
+        dataclasses.replace(request, seed=plan.seed), lambda _settings: asked)
+    for note in notes:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
+    return plan, settings
+
+
 def execute(request: RunRequest, console: Console) -> int:
     backend = get_backend(request.backend, request.inventory)
+    ssh = backend if isinstance(backend, SshBackend) else None
+    _check_mode_flags(request, ssh)
     resume_store: RunStore | None = None
     if request.resume is not None:
         resume_store, plan, settings = _open_resumed(request, backend)
     else:
-        plan, settings, notes = build_plan(request)
+        # Real hosts are asked which VPNs they have only once they answered (below).
+        plan, settings, notes = build_plan(request, unchecked if ssh else availability)
         _check_backend(request, backend, plan)
         check_output_dir(request.out_dir)
-        for note in notes:
-            console.print(f"[yellow]{escape(note)}[/yellow]")
+        if ssh is None:
+            for note in notes:
+                console.print(f"[yellow]{escape(note)}[/yellow]")
+    address_hosts = load_testbed().hosts
     if request.dry_run:
         completed = None
         if resume_store is not None:
             completed = frozenset() if request.force else completed_cells(resume_store)
         console.print(describe_plan(plan, completed), markup=False, highlight=False)
+        if ssh is not None:
+            console.print("VPN availability is asked of the hosts when the run starts.")
+            if request.nixos:
+                console.print("commands, in order:")
+                for line in describe_nixos_commands(plan, ssh.inventory, settings,
+                                                    address_hosts, request.secrets):
+                    console.print(line, markup=False, highlight=False)
         return 0
     try:
         backend.check_support()
-        if isinstance(backend, SshBackend) and any(
+        if ssh is not None and resume_store is None:
+            plan, settings = _ask_hosts(request, ssh, plan, console)
+        if ssh is not None and any(
                 profile.egress is not None for profile in plan.profile_definitions.values()):
             if plan.engine == "userspace":
                 raise UsageError("--engine userspace needs the local testbed's bridge; real "
                                  "hosts are impaired with tc netem (--engine tc or auto)")
-            backend.require_netem(plan.hosts)
+            ssh.require_netem(plan.hosts)
     except BaseException:
         if resume_store is not None:
             resume_store.close()
@@ -373,10 +465,11 @@ def execute(request: RunRequest, console: Console) -> int:
         run_dir = run_plan(plan, settings, open_testbed,
                            RunOptions(out_dir=request.out_dir, backend=backend.name,
                                       control_host=backend.control_host(),
-                                      extra_metadata=_backend_metadata(backend),
+                                      extra_metadata=_backend_metadata(backend, request.nixos),
                                       ready_timeout_s=request.ready_timeout_s,
                                       live_progress=request.live_progress),
-                           resume=resume_store, force=request.force)
+                           resume=resume_store, force=request.force,
+                           adapter_factory=_adapter_factory(request, address_hosts))
     except RunDiskFull as error:
         console.print(f"[red]disk full[/red] {escape(str(error))}")
         return 1
@@ -403,11 +496,27 @@ def bounded(text: str | None, limit: int = 500) -> str:
     return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
-def _backend_metadata(backend: Backend) -> dict[str, object] | None:
-    """What the manifest records about how hosts were reached (no secrets)."""
+def _backend_metadata(backend: Backend, nixos: bool) -> dict[str, object] | None:
+    """What the manifest records about how hosts were reached (no secrets) and how the
+    VPNs were brought up."""
     if isinstance(backend, SshBackend):
-        return {"inventory": backend.inventory.summary()}
+        return {"inventory": backend.inventory.summary(),
+                VPN_MODE_KEY: "nixos" if nixos else "daemons"}
     return None
+
+
+def _adapter_factory(request: RunRequest,
+                     address_hosts: list[str]) -> Callable[[VpnSettings], VpnAdapter]:
+    """The NixOS-managed adapter with --nixos, else each VPN's own adapter."""
+    if not request.nixos:
+        return create_adapter
+    timeout = request.ready_timeout_s or UNIT_TIMEOUT_S
+
+    def nixos_adapter(settings: VpnSettings) -> VpnAdapter:
+        return NixosAdapter(settings, address_hosts=address_hosts, secrets=request.secrets,
+                            unit_timeout_s=timeout)
+
+    return nixos_adapter
 
 
 def _offloads(value: str) -> Offloads:

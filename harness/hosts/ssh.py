@@ -30,6 +30,9 @@ from harness.hosts.local_process import run_command
 
 #: Seconds a command may take beyond its own timeout for the connection itself.
 CONNECT_SLACK_S = 15.0
+#: Seconds a command retries a refused or unreachable connection before giving up.
+RECONNECT_S = 15.0
+RECONNECT_POLL_S = 1.0
 #: ``timeout``'s exit status when it had to stop the command.
 REMOTE_TIMEOUT_STATUS = 124
 
@@ -281,6 +284,23 @@ class SshHost(Host):
         self.connection = SshConnection(target)
         self._processes: list[SshProcess] = []
         self._sequence = itertools.count(1)
+        #: Seconds a command keeps trying to connect before the host counts as lost.
+        self.reconnect_s = RECONNECT_S
+        #: The last command found the host unreachable.
+        self.down = False
+
+    def wait_back(self, timeout_s: float) -> bool:
+        """After a lost connection: True once the host answers again (within ``timeout_s``)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                if self.run(["true"], timeout=10).ok:
+                    return True
+            except SshError:
+                pass
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(RECONNECT_POLL_S)
 
     def run(
         self,
@@ -290,11 +310,20 @@ class SshHost(Host):
         input_text: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        result = run_command(run_argv(self.target, argv, env=env, timeout_s=timeout),
-                             timeout=timeout + CONNECT_SLACK_S, input_text=input_text,
-                             display_argv=argv)
-        if result.returncode == 255 and _is_connection_failure(result.stderr):
-            raise SshError(describe_ssh_failure(self.target, result))
+        deadline = time.monotonic() + (0.0 if self.down else self.reconnect_s)
+        while True:
+            result = run_command(run_argv(self.target, argv, env=env, timeout_s=timeout),
+                                 timeout=timeout + CONNECT_SLACK_S, input_text=input_text,
+                                 display_argv=argv)
+            if result.returncode != 255 or not _is_connection_failure(result.stderr):
+                break
+            # A connection that was never made ran nothing, so trying again is safe: a
+            # short outage (a reboot of sshd, a link flap) is ridden out, bounded.
+            if not _never_connected(result.stderr) or time.monotonic() >= deadline:
+                self.down = True  # later commands fail fast until the host answers again
+                raise SshError(describe_ssh_failure(self.target, result))
+            time.sleep(RECONNECT_POLL_S)
+        self.down = False
         if result.returncode == REMOTE_TIMEOUT_STATUS and result.duration_s >= timeout:
             result = dataclasses.replace(result, timed_out=True)
         return result
@@ -326,6 +355,13 @@ class SshHost(Host):
             with contextlib.suppress(Exception):
                 process.stop(timeout)
         self._processes.clear()
+
+
+def _never_connected(stderr: str) -> bool:
+    """ssh could not connect at all (so the remote command did not start)."""
+    return any(marker in stderr for marker in (
+        "Connection refused", "Connection timed out", "No route to host",
+        "Network is unreachable", "ssh: connect to"))
 
 
 def _is_connection_failure(stderr: str) -> bool:

@@ -23,9 +23,11 @@ from harness.impairment.tuning import apply_tcp_tuning
 from harness.monitoring.contention import LIGHT_LOAD_THRESHOLDS, ContentionMonitor
 from harness.monitoring.cpu import CpuSampler
 from harness.records.models import Contention, ResultRecord, SessionRecord, Status
+from harness.records.store import StoreFull
 from harness.runner.plan import RunPlan, Session
 from harness.runner.quiet import IdleRtt, measure_idle, wait_quiet
 from harness.runner.readiness import wait_for_overlay
+from harness.runner.signals import Interrupted
 from harness.runner.timing import PhaseClock
 from harness.testbed.base import Testbed
 from harness.topology import Link, ring_links
@@ -33,6 +35,8 @@ from harness.vpns.base import VpnAdapter, VpnContext
 from harness.workloads.base import Measurement, Workload, WorkloadContext, now
 from harness.workloads.registry import WORKLOADS
 
+#: Seconds to wait for a host lost mid-session before cleaning up on it.
+RECOVER_S = 60.0
 #: (repetition, vpn, profile, test, source, target)
 CellKey = tuple[int, str, str, str, str, str]
 
@@ -209,14 +213,21 @@ class _SessionRun:
             ctx = WORKLOADS[test].context(testbed, addresses, params,
                                           timeout_s=plan.timeout_s(test, params),
                                           lifecycle=_VpnLifecycle(self.adapter, vpn_ctx))
-            reason = _unavailable(WORKLOADS[test], testbed, unit)
-            if reason:
-                self.fail_all({test: unit}, f"not runnable here: {reason}", {})
+            try:
+                reason = _unavailable(WORKLOADS[test], testbed, unit)
+                if reason:
+                    self.fail_all({test: unit}, f"not runnable here: {reason}", {})
+                    continue
+                with self.clock.phase("benchmark", session.vpn, session.profile):
+                    measurements = self.measure_unit(test, unit, ctx, vpn_ctx)
+                    for measurement in measurements:
+                        self.emit(test, measurement)
+                dead = self.adapter.dead_daemons(vpn_ctx)
+            except (StoreFull, Interrupted):
+                raise
+            except Exception as error:  # e.g. a host lost over SSH: this cell fails, go on
+                self.fail_all({test: unit}, f"{type(error).__name__}: {error}", {})
                 continue
-            with self.clock.phase("benchmark", session.vpn, session.profile):
-                for measurement in self.measure_unit(test, unit, ctx, vpn_ctx):
-                    self.emit(test, measurement)
-            dead = self.adapter.dead_daemons(vpn_ctx)
             if dead:
                 remaining: dict[str, list[Link]] = {}
                 for later_test, later_unit in units[index + 1:]:
@@ -280,6 +291,7 @@ def run_session(
                     abort=lambda: adapter.dead_daemons(vpn_ctx),
                 )
         except Exception as error:  # the VPN did not come up: record why, move on
+            testbed.wait_reachable(RECOVER_S)
             record = SessionRecord(
                 run_id=settings.run_id, vpn=vpn, profile=profile,
                 repetition=session.repetition, started_at=started, ended_at=now(),
@@ -304,6 +316,7 @@ def run_session(
             with clock.phase("tunnel_wait", vpn, profile):
                 state.measure_idle(testbed, addresses)
         state.run_tests(pending, testbed, addresses, vpn_ctx)
+        testbed.wait_reachable(RECOVER_S)  # a host lost mid-run: impairment goes when it is back
         if engine is not None:
             with clock.phase("impairment", vpn, profile):
                 record = record.model_copy(update={"impairment": engine.remove(),
@@ -351,6 +364,7 @@ def _timed_testbed(
 def _teardown(adapter: VpnAdapter, ctx: VpnContext, clock: PhaseClock, vpn: str,
               profile: str) -> None:
     with clock.phase("teardown", vpn, profile):
+        ctx.testbed.wait_reachable(RECOVER_S)
         adapter.teardown(ctx)
 
 

@@ -61,6 +61,11 @@ class Testbed(ABC):
     def describe(self) -> dict[str, object]:
         """Facts for the run metadata: interfaces, MTUs, offloads."""
 
+    def wait_reachable(self, timeout_s: float) -> list[str]:
+        """After a host was lost mid-run: wait (bounded) until every host answers again;
+        the names of those that still do not. Local hosts cannot be lost."""
+        return []
+
     def stop_all_processes(self) -> None:
         for host in self.hosts:
             host.stop_processes()

@@ -374,6 +374,8 @@ OTHERS = [
         setup=directory("a")),
     row("compare-out-inside-input", "compare {tmp}/a {tmp}/b --out {tmp}/a/cmp",
         "inside the input", setup=both(directory("a"), directory("b"))),
+    row("deploy-no-inventory", "deploy", "Missing option '--inventory'"),
+    row("deploy-inventory-missing", "deploy --inventory {tmp}/none.toml", "no such file"),
     row("hosts-no-subcommand-option", "hosts trust", "--inventory"),
     row("hosts-inventory-missing", "hosts trust --inventory {tmp}/none.toml", "no such file"),
     row("hosts-inventory-directory", "hosts trust --inventory {tmp}/inv", "inventory",

@@ -25,6 +25,9 @@ from harness.testbed.local.testbed import host_sysctls
 from harness.testbed.ssh.inventory import Inventory, ResolvedHost
 from harness.testbed.ssh.reboot import reboot_over_ssh
 
+#: Seconds teardown waits for a host lost mid-run to answer again.
+RECOVER_S = 60.0
+
 
 def ssh_target(inventory: Inventory, host: ResolvedHost,
                control_dir: Path | None) -> SshTarget:
@@ -108,6 +111,10 @@ class SshTestbed(Testbed):
         return {"backend": self.backend, "testbed_id": self.testbed_id,
                 "inventory": str(self.inventory.path), "hosts": hosts}
 
+    def wait_reachable(self, timeout_s: float) -> list[str]:
+        return [host.name for host in self._hosts
+                if host.down and not host.wait_back(timeout_s)]
+
     # -- connecting ----------------------------------------------------------------------
     def __enter__(self) -> SshTestbed:
         if self.request.offloads != "default":
@@ -174,6 +181,7 @@ class SshTestbed(Testbed):
         if self._closed:
             return
         with signals_deferred():
+            self.wait_reachable(RECOVER_S)  # a host lost mid-run is cleaned once it is back
             for host in self._hosts:
                 with contextlib.suppress(Exception):
                     host.stop_processes(timeout=3.0)
