@@ -190,6 +190,11 @@ class RecordsImporter:
             self.out.notes.append(
                 f"Run {manifest.run_id} is not marked complete (interrupted or still running)."
             )
+        if manifest.backend == "vm":
+            self.out.notes.append(
+                f"Run {manifest.run_id} ran on NixOS test-driver VMs (QEMU guests sharing one "
+                "machine): its figures are not hardware figures."
+            )
         for rel in manifest.records:
             self._add_record(self._load(ResultRecord, run_dir / rel), rel, run_dir / rel)
         for rel in manifest.sessions:

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from harness.cli.selection import parse_names
 from harness.errors import UsageError
+from harness.hosts.base import Host
 from harness.hosts.local import LocalMachine
 from harness.impairment.profiles import custom_profiles, known_profiles, resolve_profiles
 from harness.impairment.selection import parse_engine_preference
@@ -33,9 +34,10 @@ from harness.runner.run import (
 )
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
-from harness.testbed.backends import DEFAULT_BACKEND, get_backend
+from harness.testbed.backends import DEFAULT_BACKEND, availability_host, get_backend
 from harness.testbed.base import OFFLOAD_MODES, Backend, Offloads, Testbed, TestbedRequest
 from harness.testbed.ssh.backend import SshBackend
+from harness.testbed.vm import VmBackend
 from harness.topology import host_names
 from harness.vpns.registry import VPNS, create_adapter
 from harness.workloads.base import WorkloadParams
@@ -85,10 +87,12 @@ def known_vpns() -> dict[str, VpnSettings]:
     return {name: settings[name] for name in order if name in VPNS and name in settings}
 
 
-def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
+def availability(settings: dict[str, VpnSettings],
+                 machine: Host | None = None) -> dict[str, str | None]:
     """VPN name -> why it cannot run here (None when it can). Asked of ``LocalMachine``,
-    whose ``which`` is in-process: no namespace is created and no process started."""
-    machine = LocalMachine()
+    whose ``which`` is in-process: no namespace is created and no process started (or of
+    ``machine``: the VMs for the vm backend)."""
+    machine = machine or LocalMachine()
     return {name: create_adapter(vpn).unavailable_reason(machine)
             for name, vpn in settings.items()}
 
@@ -128,7 +132,7 @@ def build_plan(request: RunRequest) -> tuple[RunPlan, dict[str, VpnSettings], li
     _validate_request(request)
     spec = load_plan_file(request.plan_file) if request.plan_file else PlanFile()
     vpn_settings = known_vpns()
-    reasons = availability(vpn_settings)
+    reasons = availability(vpn_settings, availability_host(request.backend))
     runnable = [name for name, reason in reasons.items() if reason is None]
     requested = request.vpns or spec.vpns or []
     vpns = parse_names(requested, list(vpn_settings), "VPN", default=runnable)
@@ -310,6 +314,8 @@ def _backend_metadata(backend: Backend) -> dict[str, object] | None:
     """What the manifest records about how hosts were reached (no secrets)."""
     if isinstance(backend, SshBackend):
         return {"inventory": backend.inventory.summary()}
+    if isinstance(backend, VmBackend):
+        return backend.metadata()
     return None
 
 

@@ -1,0 +1,257 @@
+"""A Host that is a NixOS test-driver VM, driven through the driver's ``Machine.execute``.
+
+The driver runs each command as ``timeout T bash -c 'set -euo pipefail; CMD'`` on the guest
+and hands back ``(exit status, stdout)`` only (stderr goes to the guest's console), with no
+standard input. So every command is wrapped by ``guest_command`` below: its stderr goes to a
+temporary file that is appended, base64-encoded, after a marker on stdout; its input is
+decoded from base64 on the guest (large inputs are uploaded in chunks first, because one
+``bash -c`` argument is limited to 128 KiB); and a guest-side ``timeout`` bounds it, the
+driver's own timeout being only a backstop.
+
+Background processes use the same detached wrapper as the ssh backend (``setsid``, PID and
+exit status in files next to the log below the state directory): its command lines are the
+pure functions of ``harness.hosts.ssh``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import itertools
+import math
+import secrets
+import shlex
+import signal
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Protocol
+
+from harness.hosts.base import CommandResult, Host, Process
+from harness.hosts.ssh import (
+    REMOTE_TIMEOUT_STATUS,
+    RemoteFiles,
+    parse_started,
+    running_script,
+    signal_argv,
+    start_script,
+)
+from harness.hosts.ssh import (
+    stop_script as remote_stop_script,
+)
+
+#: Seconds the driver waits beyond a command's own (guest-side) timeout.
+DRIVER_SLACK_S = 15
+#: Base64 characters of input passed inline; more is uploaded in chunks of this size first.
+INLINE_INPUT_CHARS = 48_000
+
+
+class DriverMachine(Protocol):
+    """What the harness uses of the NixOS test driver's Machine (nixos/lib/test-driver)."""
+
+    name: str
+
+    def execute(self, command: str, check_return: bool = True, check_output: bool = True,
+                timeout: int | None = 900) -> tuple[int, str]: ...
+
+
+class VmError(RuntimeError):
+    """The driver could not run a command on the VM (it is down, or its shell is gone)."""
+
+
+def guest_command(argv: Sequence[str], *, marker: str, timeout_s: float,
+                  env: Mapping[str, str] | None = None, stdin_b64: str | None = None,
+                  stdin_file: str | None = None) -> str:
+    """The shell line run through ``Machine.execute`` for ``argv``: stdout as is, then
+    ``marker``, then the command's stderr in base64; exit status = the command's."""
+    words = ["timeout", "--kill-after=2", f"{timeout_s:g}"]
+    if env:
+        words += ["env", *(f"{key}={value}" for key, value in env.items())]
+    command = shlex.join([*words, *argv])
+    if stdin_file is not None:
+        source = f"< {shlex.quote(stdin_file)}"
+    elif stdin_b64 is not None:
+        source = f"< <(printf %s {shlex.quote(stdin_b64)} | base64 -d)"
+    else:
+        source = "< /dev/null"
+    return (f"vpb_err=$(mktemp); vpb_rc=0; {command} 2>\"$vpb_err\" {source} || vpb_rc=$?; "
+            f"printf %s {shlex.quote(marker)}; base64 -w0 < \"$vpb_err\"; "
+            f"rm -f -- \"$vpb_err\"; exit $vpb_rc")
+
+
+def split_output(output: str, marker: str) -> tuple[str, str]:
+    """(stdout, stderr) from ``guest_command``'s output; all stdout if the marker is missing
+    (the command was cut off by the driver's own timeout)."""
+    head, found, tail = output.rpartition(marker)
+    if not found:
+        return output, ""
+    try:
+        stderr = base64.b64decode(tail.strip(), validate=True).decode(errors="replace")
+    except ValueError:
+        stderr = tail
+    return head, stderr
+
+
+def driver_timeout(timeout_s: float) -> int:
+    """The driver's backstop: whole seconds, beyond the guest-side timeout."""
+    return math.ceil(timeout_s) + DRIVER_SLACK_S
+
+
+class VmHost(Host):
+    """One VM of a NixOS test; ``state_dir`` is the harness's directory on the guest."""
+
+    def __init__(self, machine: DriverMachine, state_dir: PurePosixPath,
+                 name: str | None = None) -> None:
+        self.name = name or machine.name
+        self.machine = machine
+        self.state_dir = state_dir
+        self._processes: list[VmProcess] = []
+        self._sequence = itertools.count(1)
+
+    def _execute(self, command: str, timeout: int) -> tuple[int, str]:
+        try:
+            return self.machine.execute(command, timeout=timeout)
+        except Exception as error:  # the driver raises its own types; name the VM
+            raise VmError(f"VM {self.name}: the test driver could not run a command: "
+                          f"{error}") from error
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float,
+        input_text: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> CommandResult:
+        marker = f"\n--vpb-stderr-{secrets.token_hex(8)}--\n"
+        encoded = base64.b64encode(input_text.encode()).decode() if input_text else None
+        upload = None
+        if encoded is not None and len(encoded) > INLINE_INPUT_CHARS:
+            upload = self._upload(encoded)
+            encoded = None
+        command = guest_command(argv, marker=marker, timeout_s=timeout, env=env,
+                                stdin_b64=encoded, stdin_file=upload)
+        started = time.monotonic()
+        try:
+            status, output = self._execute(command, driver_timeout(timeout))
+        finally:
+            if upload is not None:
+                with contextlib.suppress(VmError):
+                    self._execute(f"rm -f -- {shlex.quote(upload)}", 30)
+        duration = time.monotonic() - started
+        stdout, stderr = split_output(output, marker)
+        timed_out = status == REMOTE_TIMEOUT_STATUS and duration >= timeout
+        return CommandResult(argv=tuple(argv), returncode=status, stdout=stdout,
+                             stderr=stderr, duration_s=duration, timed_out=timed_out)
+
+    def _upload(self, encoded: str) -> str:
+        """Write base64 input to a decoded temporary file on the guest, in chunks."""
+        status, output = self._execute("mktemp", 30)
+        path = output.strip()
+        if status != 0 or not path.startswith("/"):
+            raise VmError(f"VM {self.name}: mktemp failed: {output.strip()!r}")
+        encoded_path = shlex.quote(path + ".b64")
+        for start in range(0, len(encoded), INLINE_INPUT_CHARS):
+            chunk = shlex.quote(encoded[start:start + INLINE_INPUT_CHARS])
+            status, output = self._execute(f"printf %s {chunk} >> {encoded_path}", 30)
+            if status != 0:
+                raise VmError(f"VM {self.name}: uploading input failed: {output.strip()}")
+        status, output = self._execute(
+            f"base64 -d < {encoded_path} > {shlex.quote(path)}; rm -f -- {encoded_path}", 60)
+        if status != 0:
+            raise VmError(f"VM {self.name}: decoding uploaded input failed: {output.strip()}")
+        return path
+
+    def start(
+        self,
+        argv: Sequence[str],
+        *,
+        name: str,
+        env: Mapping[str, str] | None = None,
+    ) -> Process:
+        files = RemoteFiles(self.state_dir / "processes" / f"{name}.{next(self._sequence)}")
+        output = self.succeed(["sh", "-c", start_script(files, argv, env)], timeout=20)
+        try:
+            pgid, pid = parse_started(output)
+        except ValueError as error:
+            log = self.run(["tail", "-n", "20", "--", str(files.log)], timeout=10).stdout
+            raise RuntimeError(f"on {self.name}: could not start {name}: {error}; its log: "
+                               f"{log.strip() or '(empty)'}") from None
+        process = VmProcess(self, name, files, pgid, pid)
+        self._processes.append(process)
+        return process
+
+    def processes(self) -> list[Process]:
+        return [process for process in self._processes if process.is_running()]
+
+    def stop_processes(self, timeout: float = 5.0) -> None:
+        for process in reversed(self._processes):
+            with contextlib.suppress(Exception):
+                process.stop(timeout)
+        self._processes.clear()
+
+
+@dataclass
+class VmProcess(Process):
+    """A daemon on a VM, known by its PID and process group on the guest."""
+
+    host: VmHost
+    name: str
+    files: RemoteFiles
+    pgid: int
+    _pid: int
+    _status: int | None = field(default=None, init=False)
+
+    @property
+    def pid(self) -> int:
+        return self._pid
+
+    def is_running(self) -> bool:
+        if self._status is not None:
+            return False
+        running = self.host.run(["sh", "-c", running_script(self.files, self._pid)],
+                                timeout=10).ok
+        if not running:
+            result = self.host.run(["cat", str(self.files.status)], timeout=10)
+            text = result.stdout.strip()
+            self._status = int(text) if result.ok and text.lstrip("-").isdigit() else -1
+        return running
+
+    def returncode(self) -> int | None:
+        return None if self.is_running() else self._status
+
+    def wait(self, timeout: float) -> int | None:
+        deadline = time.monotonic() + timeout
+        while self.is_running():
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
+        return self._status
+
+    def signal(self, signum: int) -> None:
+        if self.is_running():
+            self.host.run(signal_argv(signum, self.pgid), timeout=10)
+
+    def stop(self, timeout: float = 5.0) -> int | None:
+        if self._status is not None:
+            return self._status
+        result = self.host.run(
+            ["sh", "-c", remote_stop_script(self.files, self.pgid, self._pid, timeout)],
+            timeout=timeout + 10)
+        words = result.stdout.split()
+        last = words[-1] if words else ""
+        if last.lstrip("-").isdigit():
+            self._status = int(last)
+        else:
+            self._status = -signal.SIGKILL if "killed" in words else -signal.SIGTERM
+        return self._status
+
+    def log_tail(self, lines: int = 40) -> str:
+        result = self.host.run(["tail", "-n", str(lines), "--", str(self.files.log)],
+                               timeout=10)
+        return result.stdout.rstrip("\n") if result.ok else ""
+
+    def output(self) -> str:
+        result = self.host.run(["cat", "--", str(self.files.log)], timeout=30)
+        return result.stdout if result.ok else ""
