@@ -51,14 +51,15 @@ _site: VmSite | None = None
 
 
 def attach_machines(machines: Mapping[str, DriverMachine], addresses: Mapping[str, str],
-                    interface: str, state_root: PurePosixPath = STATE_ROOT) -> None:
-    """Called by the test script: the booted VMs this process may use as hosts."""
+                    interface: str, state_root: PurePosixPath | None = None) -> None:
+    """Called by the test script: the booted VMs this process may use as hosts
+    (``state_root``: the harness's directory on every guest; default STATE_ROOT)."""
     missing = sorted(set(machines) - set(addresses))
     if missing or not machines:
         raise ValueError(f"no LAN address for {', '.join(missing)}" if missing
                          else "no machines to attach")
     global _site
-    _site = VmSite(dict(machines), dict(addresses), interface, state_root)
+    _site = VmSite(dict(machines), dict(addresses), interface, state_root or STATE_ROOT)
 
 
 def detach_machines() -> None:

@@ -10,6 +10,7 @@ only the QEMU guest is replaced.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -50,6 +51,11 @@ class ShellMachine:
         done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, check=False)
         return done.returncode, done.stdout.decode(errors="replace")
+
+    def wait_for_unit(self, unit: str, timeout: int = 900) -> None:
+        """A namespace has no systemd of its own: the stand-in is up once it answers."""
+        status, _ = self.execute("true", timeout=timeout)
+        assert status == 0, f"{self.name} does not answer"
 
 
 class BrokenMachine:
@@ -177,30 +183,41 @@ def test_a_process_that_exits_reports_its_status(host: VmHost) -> None:
 
 # -- a VM testbed of real network namespaces ---------------------------------------------------
 
-@pytest.fixture
-def guests(tmp_path: Path) -> Iterator[dict[str, ShellMachine]]:
-    """lom and yuki (vpn-configs' first two hosts) as namespaces joined by a veth pair,
-    called eth1 on both sides."""
+@contextlib.contextmanager
+def vm_lan(addresses: dict[str, str]) -> Iterator[dict[str, ShellMachine]]:
+    """One namespace per host with ``eth1`` at its address, all on one bridge (in a switch
+    namespace of its own), like the driver's VLAN; everything removed afterwards."""
     tag = secrets.token_hex(3)
-    names = {"lom": f"vpbvmt-{tag}-lom", "yuki": f"vpbvmt-{tag}-yuki"}
+    switch = f"vpbvmt-{tag}-sw"
+    names = {host: f"vpbvmt-{tag}-{index}" for index, host in enumerate(addresses)}
     try:
-        for netns in names.values():
+        for netns in [switch, *names.values()]:
             subprocess.run(["ip", "netns", "add", netns], check=True)
-        subprocess.run(["ip", "link", "add", f"vpbvm{tag}a", "netns", names["lom"], "type",
-                        "veth", "peer", "name", f"vpbvm{tag}b", "netns", names["yuki"]],
-                       check=True)
-        for netns, ours, address in zip(names.values(), ("a", "b"),
-                                        ("192.168.1.1", "192.168.1.2"), strict=True):
-            for command in (["ip", "link", "set", f"vpbvm{tag}{ours}", "name", "eth1"],
-                            ["ip", "address", "add", f"{address}/24", "dev", "eth1"],
-                            ["ip", "link", "set", "eth1", "up"],
-                            ["ip", "link", "set", "lo", "up"]):
-                subprocess.run(["ip", "netns", "exec", netns, *command], check=True)
+        subprocess.run(["ip", "netns", "exec", switch, "sh", "-c",
+                        "ip link add br0 type bridge && ip link set br0 up"], check=True)
+        for index, (host, address) in enumerate(addresses.items()):
+            inside, outside = f"vpbvm{tag}h{index}", f"vpbvm{tag}s{index}"
+            subprocess.run(["ip", "link", "add", inside, "netns", names[host], "type", "veth",
+                            "peer", "name", outside, "netns", switch], check=True)
+            subprocess.run(["ip", "netns", "exec", switch, "sh", "-c",
+                            f"ip link set {outside} master br0 && ip link set {outside} up"],
+                           check=True)
+            subprocess.run(["ip", "netns", "exec", names[host], "sh", "-c",
+                            f"ip link set {inside} name eth1 && "
+                            f"ip address add {address}/24 dev eth1 && "
+                            "ip link set eth1 up && ip link set lo up"], check=True)
         yield {host: ShellMachine(host, netns) for host, netns in names.items()}
     finally:
         vm.detach_machines()
-        for netns in names.values():
+        for netns in [*names.values(), switch]:
             subprocess.run(["ip", "netns", "del", netns], capture_output=True, check=False)
+
+
+@pytest.fixture
+def guests() -> Iterator[dict[str, ShellMachine]]:
+    """lom and yuki, vpn-configs' first two hosts."""
+    with vm_lan({"lom": "192.168.1.1", "yuki": "192.168.1.2"}) as machines:
+        yield machines
 
 
 @pytest.mark.root
@@ -274,3 +291,30 @@ def test_a_run_through_the_vm_backend_records_the_backend_and_the_notice(
     records = store.load_records()
     assert records and all(record.status.value == "ok" for record in records)
     assert list((tmp_path / "guest-state").glob("testbed-*/*")) == []
+
+
+@pytest.mark.root
+def test_the_flakes_bench_vm_script_runs_a_plan_on_stand_in_vms(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """nix/tests/bench-vm.nix's test script, rendered by Nix and executed as the driver
+    would, with lom/yuki/luna at the test site's addresses (eth1, 192.168.1.n)."""
+    from tests.nix.test_vm_test_scripts import bench_vm_script
+
+    script = bench_vm_script()
+    out = tmp_path / "results"
+    args_file = tmp_path / "args"
+    args_file.write_bytes(b"".join(f"{arg}\0".encode() for arg in [
+        "--vpn", "internal", "--test", "ping", "--param", "ping.count=3", "--out", str(out)]))
+    monkeypatch.setenv("VPN_BENCH_VM_ARGS_FILE", str(args_file))
+    monkeypatch.setattr(sys, "argv", list(sys.argv))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    monkeypatch.setattr(vm, "STATE_ROOT", PurePosixPath(tmp_path / "guest-state"))
+    addresses = {"lom": "192.168.1.1", "yuki": "192.168.1.3", "luna": "192.168.1.2"}
+    with vm_lan(addresses) as machines:
+        exec(compile(script, "bench-vm", "exec"),  # as the driver runs a test script
+             {**machines, "start_all": lambda: None})
+        (run_dir,) = out.iterdir()
+        store = RunStore.open_existing(run_dir)
+        assert store.manifest.backend == "vm" and store.manifest.hosts == ["lom", "yuki", "luna"]
+        records = store.load_records()
+        assert len(records) == 3 and all(record.status.value == "ok" for record in records)

@@ -25,6 +25,10 @@ STUB_PKGS = """
 {
   testers.runNixOSTest = test: test;
   lib = rec {
+    fileset = {
+      toSource = { root, fileset }: toString root;
+      unions = list: list;
+    };
     splitString = sep: s: builtins.filter builtins.isString (builtins.split sep s);
     concatMapStrings = f: list: builtins.concatStringsSep "" (map f list);
     optionalString = cond: s: if cond then s else "";
@@ -37,6 +41,12 @@ STUB_SELF = '{ nixosModules.default = { }; }'
 def render(expression: str) -> str:
     script: str = nix_eval(f"({expression}).testScript")
     return script
+
+
+def bench_vm_script() -> str:
+    """The vm backend's test script (nix/tests/bench-vm.nix); the harness source is the repo."""
+    return render(f"import {nix_path(REPO / 'nix' / 'tests' / 'bench-vm.nix')} "
+                  f"{{ pkgs = {STUB_PKGS}; self = {STUB_SELF}; packages = {{ }}; }}")
 
 
 def vpn_script(vpn: str) -> str:
@@ -55,6 +65,8 @@ def free_names(tree: ast.Module) -> set[str]:
             assigned.update(a.arg for a in node.args.args)
         elif isinstance(node, ast.alias):
             assigned.add(node.asname or node.name)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            assigned.add(node.name)
         elif isinstance(node, ast.comprehension):
             assigned.update(n.id for n in ast.walk(node.target) if isinstance(n, ast.Name))
     return read - assigned - set(dir(builtins))
@@ -87,3 +99,12 @@ def test_netem_test_script_is_valid_python() -> None:
     tree = ast.parse(script, filename="vm-netem")
     assert free_names(tree) <= DRIVER_SYMBOLS
     assert "netem delay 50ms" in script
+
+
+def test_bench_vm_script_runs_the_harness_on_the_vm_backend() -> None:
+    script = bench_vm_script()
+    tree = ast.parse(script, filename="bench-vm")
+    assert free_names(tree) <= DRIVER_SYMBOLS, free_names(tree) - DRIVER_SYMBOLS
+    assert '"run", "--backend", "vm"' in script and "attach_machines(" in script
+    assert f"sys.path.insert(0, {json.dumps(str(REPO))})" in script
+    assert "VPN_BENCH_VM_ARGS_FILE" in script and '\\"192.168.1.3\\"' in script
