@@ -73,6 +73,8 @@ pkgs.testers.runNixOSTest {
     imports = [
       self.nixosModules.default
       ./keys.nix
+      # vpncloud (started by the harness here) needs a default route.
+      ./default-route.nix
     ];
     vpnBench = {
       inherit site;
