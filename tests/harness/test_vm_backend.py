@@ -17,8 +17,10 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -35,22 +37,29 @@ REPO = Path(__file__).resolve().parents[2]
 LAN = LanSettings(subnet="192.168.1.0/24", interface="eth1")
 
 
-@dataclass
+@dataclass(eq=False)
 class ShellMachine:
-    """The test driver's ``Machine.execute`` contract over a real shell (in ``netns``)."""
+    """The test driver's ``Machine.execute`` contract over a real shell (in ``netns``). Like
+    the driver, which has one shell per guest, it refuses a second call while one runs."""
 
     name: str
     netns: str | None = None
+    busy: threading.Lock = field(default_factory=threading.Lock)
 
     def execute(self, command: str, check_return: bool = True, check_output: bool = True,
                 timeout: int | None = 900) -> tuple[int, str]:
-        argv = ["ip", "netns", "exec", self.netns] if self.netns else []
-        if timeout is not None:
-            argv += ["timeout", str(timeout)]
-        argv += ["bash", "-c", f"set -euo pipefail; {command}"]
-        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.DEVNULL, check=False)
-        return done.returncode, done.stdout.decode(errors="replace")
+        if not self.busy.acquire(blocking=False):
+            raise RuntimeError(f"{self.name}: execute called while another call runs")
+        try:
+            argv = ["ip", "netns", "exec", self.netns] if self.netns else []
+            if timeout is not None:
+                argv += ["timeout", str(timeout)]
+            argv += ["bash", "-c", f"set -euo pipefail; {command}"]
+            done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                  stderr=subprocess.DEVNULL, check=False)
+            return done.returncode, done.stdout.decode(errors="replace")
+        finally:
+            self.busy.release()
 
     def wait_for_unit(self, unit: str, timeout: int = 900) -> None:
         """A namespace has no systemd of its own: the stand-in is up once it answers."""
@@ -118,19 +127,50 @@ def test_a_driver_failure_names_the_vm(tmp_path: Path) -> None:
 
 # -- the command wrapper, through the driver's contract ----------------------------------------
 
-def test_stdout_stderr_and_status_come_back_separately(host: VmHost) -> None:
-    result = host.run(["sh", "-c", "printf 'out\\n'; echo 'err ✓' >&2; exit 3"], timeout=10)
+#: A short command runs through one execute; a long one detached and polled.
+BOTH_PATHS = pytest.mark.parametrize("timeout", [10.0, 60.0], ids=["direct", "detached"])
+
+
+@BOTH_PATHS
+def test_stdout_stderr_and_status_come_back_separately(host: VmHost, timeout: float) -> None:
+    result = host.run(["sh", "-c", "printf 'out\\n'; echo 'err ✓' >&2; exit 3"], timeout=timeout)
     assert (result.returncode, result.stdout, result.stderr) == (3, "out\n", "err ✓\n")
     assert not result.ok and not result.timed_out
 
 
-def test_arguments_environment_and_input_survive_the_shells(host: VmHost) -> None:
+@BOTH_PATHS
+def test_arguments_environment_and_input_survive_the_shells(host: VmHost,
+                                                            timeout: float) -> None:
     odd = "a b'c\"d $HOME `x` \\ ;|&"
-    assert host.succeed(["printf", "%s", odd]) == odd
-    assert host.succeed(["sh", "-c", 'printf %s "$VPB_X"'], env={"VPB_X": odd}) == odd
+    assert host.succeed(["printf", "%s", odd], timeout=timeout) == odd
+    assert host.succeed(["sh", "-c", 'printf %s "$VPB_X"'], env={"VPB_X": odd},
+                        timeout=timeout) == odd
     text = "line 1\nline 2 ✓\n"
-    assert host.succeed(["cat"], input_text=text) == text
-    assert host.succeed(["cat"]) == ""  # no input: /dev/null, never the driver's shell
+    assert host.succeed(["cat"], input_text=text, timeout=timeout) == text
+    assert host.succeed(["cat"], timeout=timeout) == ""  # no input: /dev/null
+
+
+def test_long_commands_leave_the_shell_to_concurrent_ones(host: VmHost, tmp_path: Path) -> None:
+    """A long command (the iperf3 client) must not hold the guest's one shell: a command
+    that only ends once another one has run proves they overlapped."""
+    flag = tmp_path / "flag"
+    waiter = ["sh", "-c", f'while [ ! -e "{flag}" ]; do sleep 0.1; done; echo waited']
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        waiting = pool.submit(host.run, waiter, timeout=30)
+        for _ in range(100):  # the waiter has started once its directory exists
+            if list(Path("/tmp").glob("vpb-command.*")):
+                break
+            subprocess.run(["sleep", "0.05"], check=True)
+        done = [pool.submit(host.run, ["touch", str(flag)], timeout=5),
+                pool.submit(host.run, ["cat", "/proc/loadavg"], timeout=5)]
+        assert all(future.result().ok for future in done)
+        result = waiting.result()
+    assert result.ok and result.stdout == "waited\n"
+
+
+def test_a_long_command_over_its_timeout_is_stopped(host: VmHost) -> None:
+    result = host.run(["sleep", "60"], timeout=16)
+    assert result.timed_out and result.returncode == 124
 
 
 def test_large_input_is_uploaded_in_chunks_and_removed(host: VmHost, tmp_path: Path) -> None:
