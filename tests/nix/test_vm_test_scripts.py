@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import builtins
 import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,26 @@ def test_bench_vm_script_runs_the_harness_on_the_vm_backend() -> None:
     assert '"run", "--backend", "vm"' in script and "attach_machines(" in script
     assert f"sys.path.insert(0, {json.dumps(str(REPO))})" in script
     assert "VPN_BENCH_VM_ARGS_FILE" in script and '\\"192.168.1.3\\"' in script
+
+
+def test_bench_vm_app_hands_every_argument_to_the_test_script(tmp_path: Path) -> None:
+    """The app's wrapper (nix/apps.nix), rendered by Nix and run with bash in front of a
+    stand-in driver that parses the arguments file as the test script does."""
+    driver = tmp_path / "driver"
+    (driver / "bin").mkdir(parents=True)
+    (driver / "bin" / "nixos-test-driver").write_text(
+        "#!/bin/sh\nexec python3 -c 'import json, os; print(json.dumps(open(os.environ["
+        "\"VPN_BENCH_VM_ARGS_FILE\"], \"rb\").read().decode().split(\"\\0\")[:-1]))'\n")
+    (driver / "bin" / "nixos-test-driver").chmod(0o755)
+    program: str = nix_eval(
+        f"(import {nix_path(REPO / 'nix' / 'apps.nix')} {{ packages = {{ }}; "
+        f"pkgs = {{ writeShellApplication = app: app.text; coreutils = null; }}; "
+        f"benchVm = {{ driver = {json.dumps(str(driver))}; }}; }}).bench-vm.program")
+    script = tmp_path / "vpn-bench-vm"
+    script.write_text(program.removesuffix("/bin/vpn-bench-vm"))
+    args = ["--vpn", "wireguard,nebula", "--param", "udp.bitrate_mbps=200", "two words", ""]
+    for given in (args, []):
+        done = subprocess.run(["bash", str(script), *given], capture_output=True, text=True,
+                              timeout=30, check=False)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout) == given
