@@ -57,6 +57,10 @@ in
 pkgs.testers.runNixOSTest {
   name = "vpn-bench-vm";
 
+  # modules/common.nix sets nixpkgs.overlays, which read-only node pkgs refuse
+  # (./node-nixpkgs.nix).
+  node.pkgsReadOnly = false;
+
   # Imported by the test script; typer, rich and pydantic are its only third-party imports.
   extraPythonPackages =
     p: with p; [
@@ -73,6 +77,7 @@ pkgs.testers.runNixOSTest {
     imports = [
       self.nixosModules.default
       ./keys.nix
+      ./node-nixpkgs.nix
       # vpncloud (started by the harness here) needs a default route.
       ./default-route.nix
     ];

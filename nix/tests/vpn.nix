@@ -88,10 +88,15 @@ in
 pkgs.testers.runNixOSTest {
   name = "vpn-bench-${vpn}";
 
+  # modules/common.nix sets nixpkgs.overlays, which read-only node pkgs refuse
+  # (./node-nixpkgs.nix).
+  node.pkgsReadOnly = false;
+
   defaults = {
     imports = [
       self.nixosModules.default
       ./keys.nix
+      ./node-nixpkgs.nix
     ]
     # vpncloud needs a default route, which the test network does not give.
     ++ pkgs.lib.optional (vpn == "vpncloud") ./default-route.nix;
