@@ -6,7 +6,8 @@ standard input. So every command is wrapped by ``guest_command`` below: its stde
 temporary file that is appended, base64-encoded, after a marker on stdout; its input is
 decoded from base64 on the guest (large inputs are uploaded in chunks first, because one
 ``bash -c`` argument is limited to 128 KiB); and a guest-side ``timeout`` bounds it, the
-driver's own timeout being only a backstop.
+driver's own timeout being only a backstop. What reaches the driver is one ASCII line
+(``one_line``), so no quoting or newline in a command can confuse the guest's shell.
 
 The driver talks to a guest over one shell, so ``execute`` must never run twice at once on
 one machine: every call holds that machine's lock. The harness does run commands concurrently
@@ -81,21 +82,27 @@ class VmError(RuntimeError):
     """The driver could not run a command on the VM (it is down, or its shell is gone)."""
 
 
-def guest_command(argv: Sequence[str], *, marker: str, timeout_s: float,
-                  env: Mapping[str, str] | None = None, stdin_b64: str | None = None,
-                  stdin_file: str | None = None) -> str:
-    """The shell line run through ``Machine.execute`` for ``argv``: stdout as is, then
-    ``marker``, then the command's stderr in base64; exit status = the command's."""
+def _command_line(argv: Sequence[str], timeout_s: float, env: Mapping[str, str] | None,
+                  stdin_b64: str | None, stdin_file: str | None) -> tuple[str, str]:
+    """``argv`` under a guest-side ``timeout`` (with ``env``), and its stdin redirection."""
     words = ["timeout", "--kill-after=2", f"{timeout_s:g}"]
     if env:
         words += ["env", *(f"{key}={value}" for key, value in env.items())]
-    command = shlex.join([*words, *argv])
     if stdin_file is not None:
         source = f"< {shlex.quote(stdin_file)}"
     elif stdin_b64 is not None:
         source = f"< <(printf %s {shlex.quote(stdin_b64)} | base64 -d)"
     else:
         source = "< /dev/null"
+    return shlex.join([*words, *argv]), source
+
+
+def guest_command(argv: Sequence[str], *, marker: str, timeout_s: float,
+                  env: Mapping[str, str] | None = None, stdin_b64: str | None = None,
+                  stdin_file: str | None = None) -> str:
+    """The shell line run through ``Machine.execute`` for ``argv``: stdout as is, then
+    ``marker``, then the command's stderr in base64; exit status = the command's."""
+    command, source = _command_line(argv, timeout_s, env, stdin_b64, stdin_file)
     return (f"vpb_err=$(mktemp); vpb_rc=0; {command} 2>\"$vpb_err\" {source} || vpb_rc=$?; "
             f"printf %s {shlex.quote(marker)}; base64 -w0 < \"$vpb_err\"; "
             f"rm -f -- \"$vpb_err\"; exit $vpb_rc")
@@ -106,21 +113,19 @@ def detached_command(argv: Sequence[str], *, timeout_s: float,
                      stdin_file: str | None = None) -> str:
     """Start ``argv`` detached on the guest and print the directory where its ``out``,
     ``err`` and (when it has ended) ``rc`` appear."""
-    words = ["timeout", "--kill-after=2", f"{timeout_s:g}"]
-    if env:
-        words += ["env", *(f"{key}={value}" for key, value in env.items())]
-    command = shlex.join([*words, *argv])
-    if stdin_file is not None:
-        source = f"< {shlex.quote(stdin_file)}"
-    elif stdin_b64 is not None:
-        source = f"< <(printf %s {shlex.quote(stdin_b64)} | base64 -d)"
-    else:
-        source = "< /dev/null"
+    command, source = _command_line(argv, timeout_s, env, stdin_b64, stdin_file)
     body = (f'cd / && {{ {command} > "$0/out" 2> "$0/err" {source}; echo $? > "$0/rc.tmp"; '
             f'mv "$0/rc.tmp" "$0/rc"; }}')
     return ('vpb_dir=$(mktemp -d /tmp/vpb-command.XXXXXX); '
             f'setsid bash -c {shlex.quote(body)} "$vpb_dir" > /dev/null 2>&1 < /dev/null & '
             'echo "$vpb_dir"')
+
+
+def one_line(command: str) -> str:
+    """``command`` as one plain-ASCII line (``eval`` of its base64): whatever the command
+    holds (newlines, quotes, non-ASCII), the driver's shell reads exactly one line."""
+    encoded = base64.b64encode(command.encode()).decode()
+    return f'eval "$(printf %s {encoded} | base64 -d)"'
 
 
 def collect_command(directory: str, marker: str) -> str:
@@ -175,7 +180,7 @@ class VmHost(Host):
     def _execute(self, command: str, timeout: int) -> tuple[int, str]:
         try:
             with machine_lock(self.machine):
-                return self.machine.execute(command, timeout=timeout)
+                return self.machine.execute(one_line(command), timeout=timeout)
         except Exception as error:  # the driver raises its own types; name the VM
             raise VmError(f"VM {self.name}: the test driver could not run a command: "
                           f"{error}") from error
@@ -188,7 +193,7 @@ class VmHost(Host):
         input_text: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> CommandResult:
-        marker = f"\n--vpb-stderr-{secrets.token_hex(8)}--\n"
+        marker = f"--vpb-stderr-{secrets.token_hex(8)}--"
         encoded = base64.b64encode(input_text.encode()).decode() if input_text else None
         upload = None
         if encoded is not None and len(encoded) > INLINE_INPUT_CHARS:

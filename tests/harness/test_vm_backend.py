@@ -141,7 +141,7 @@ def test_stdout_stderr_and_status_come_back_separately(host: VmHost, timeout: fl
 @BOTH_PATHS
 def test_arguments_environment_and_input_survive_the_shells(host: VmHost,
                                                             timeout: float) -> None:
-    odd = "a b'c\"d $HOME `x` \\ ;|&"
+    odd = "a b'c\"d $HOME `x` \\ ;|&\nnext line ✓"
     assert host.succeed(["printf", "%s", odd], timeout=timeout) == odd
     assert host.succeed(["sh", "-c", 'printf %s "$VPB_X"'], env={"VPB_X": odd},
                         timeout=timeout) == odd
