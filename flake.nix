@@ -58,7 +58,14 @@
         }
       );
 
-      apps = forAllSystems (system: import ./nix/apps.nix { packages = packagesFor system; });
+      apps = forAllSystems (
+        system:
+        import ./nix/apps.nix {
+          packages = packagesFor system;
+          pkgs = pkgsFor system;
+          benchVm = self.checks.${system}.bench-vm;
+        }
+      );
 
       checks = forAllSystems (
         system:
@@ -76,7 +83,8 @@
         };
       });
 
-      formatter = forAllSystems (system: (pkgsFor system).nixfmt);
+      # `nix fmt`: nixfmt (RFC style) over the whole tree.
+      formatter = forAllSystems (system: (pkgsFor system).nixfmt-tree);
 
       templates.site = {
         path = ./docs/site-template;

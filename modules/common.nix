@@ -3,6 +3,7 @@
 # the harness's SSH access, and the checks of vpn-configs and the site (as assertions).
 {
   config,
+  options,
   lib,
   pkgs,
   ...
@@ -23,6 +24,31 @@ let
       vpb.site.missingPublic cfg.siteData testbedHosts cfg.active;
 
   cacheKey = "${cfg.secretsDir}/harmonia/cache.key";
+  # services.harmonia has had three shapes in nixpkgs: `signKeyPath` (older), flat
+  # `{enable,signKeyPaths}` (the 25.11 line, as far as could be read here; see docs/nix.md),
+  # and `cache.{enable,signKeyPaths}` (newer, keeping the flat names only as rename shims that
+  # warn). The shape is taken from the options the evaluating nixpkgs declares, so the pinned
+  # revision gets its own form and a newer pin no deprecation warning. (Reading `options`,
+  # not `config`, cannot recurse.)
+  harmoniaOptions = options.services.harmonia or { };
+  harmonia =
+    if harmoniaOptions ? cache then
+      {
+        cache = {
+          enable = true;
+          signKeyPaths = [ cacheKey ];
+        };
+      }
+    else if harmoniaOptions ? signKeyPaths then
+      {
+        enable = true;
+        signKeyPaths = [ cacheKey ];
+      }
+    else
+      {
+        enable = true;
+        signKeyPath = cacheKey;
+      };
   cachePublicKey = "/var/lib/vpn-bench/harmonia-cache.pub";
 in
 {
@@ -157,10 +183,7 @@ in
       plan = if cfg.active == null then null else cfg.plan cfg.active;
     };
 
-    services.harmonia = lib.mkIf cfg.binaryCache.enable {
-      enable = true;
-      signKeyPaths = [ cacheKey ];
-    };
+    services.harmonia = lib.mkIf cfg.binaryCache.enable harmonia;
 
     systemd.services.vpn-bench-harmonia-key = lib.mkIf cfg.binaryCache.enable {
       description = "Generate the harmonia signing key of this host once";

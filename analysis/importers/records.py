@@ -194,6 +194,11 @@ class RecordsImporter:
             self.out.notes.append(
                 f"Run {manifest.run_id} is not marked complete (interrupted or still running)."
             )
+        if manifest.backend == "vm":
+            self.out.notes.append(
+                f"Run {manifest.run_id} ran on NixOS test-driver VMs (QEMU guests sharing one "
+                "machine): its figures are not hardware figures."
+            )
         for rel in [*manifest.records, *manifest.sessions]:
             if not inside(run_dir / rel, run_dir):
                 raise AnalysisInputError(f"{run_dir}: its manifest lists {rel!r}, outside the "

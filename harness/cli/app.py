@@ -96,7 +96,8 @@ def run(
         help="Seed of the impairment draws \\[default: random, recorded].")] = None,
     backend: Annotated[str, typer.Option(
         help="How hosts are reached: local (network namespaces on this machine), ssh (real "
-             "hosts; needs --inventory).")] = "local",
+             "hosts; needs --inventory), vm (NixOS test-driver VMs; only inside "
+             "`nix run .#bench-vm`).")] = "local",
     inventory: Annotated[Path | None, typer.Option(
         help="Inventory of real hosts (TOML); implies --backend ssh. See docs/real-hosts.md.")
     ] = None,

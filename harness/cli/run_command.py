@@ -41,9 +41,10 @@ from harness.runner.rundir import ResumeError
 from harness.runner.session import CellKey, pending_cells
 from harness.settings.loader import load_testbed, load_vpns
 from harness.settings.models import VpnSettings
-from harness.testbed.backends import DEFAULT_BACKEND, get_backend
+from harness.testbed.backends import DEFAULT_BACKEND, availability_host, get_backend
 from harness.testbed.base import OFFLOAD_MODES, Backend, Offloads, Testbed, TestbedRequest
 from harness.testbed.ssh.backend import SshBackend
+from harness.testbed.vm import VmBackend
 from harness.topology import host_names
 from harness.vpns.base import VpnAdapter
 from harness.vpns.nixos import UNIT_TIMEOUT_S, NixosAdapter
@@ -105,10 +106,12 @@ def known_vpns() -> dict[str, VpnSettings]:
 Availability = Callable[[dict[str, VpnSettings]], dict[str, str | None]]
 
 
-def availability(settings: dict[str, VpnSettings]) -> dict[str, str | None]:
+def availability(settings: dict[str, VpnSettings],
+                 machine: Host | None = None) -> dict[str, str | None]:
     """VPN name -> why it cannot run here (None when it can). Asked of ``LocalMachine``,
-    whose ``which`` is in-process: no namespace is created and no process started."""
-    machine = LocalMachine()
+    whose ``which`` is in-process: no namespace is created and no process started (or of
+    ``machine``: the VMs for the vm backend)."""
+    machine = machine or LocalMachine()
     return {name: create_adapter(vpn).unavailable_reason(machine)
             for name, vpn in settings.items()}
 
@@ -384,7 +387,7 @@ def _open_resumed(request: RunRequest,
         waiting = {session.vpn for session in plan.sessions()
                    if pending_cells(session, plan.hosts, completed)}
         reasons = availability({name: settings[name] for name in plan.vpns
-                                if name in waiting})
+                                if name in waiting}, availability_host(request.backend))
         unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
         if unavailable:
             raise UsageError("cannot resume here: " + "; ".join(unavailable))
@@ -421,7 +424,9 @@ def execute(request: RunRequest, console: Console) -> int:
         resume_store, plan, settings = _open_resumed(request, backend)
     else:
         # Real hosts are asked which VPNs they have only once they answered (below).
-        plan, settings, notes = build_plan(request, unchecked if ssh else availability)
+        host = availability_host(request.backend)
+        plan, settings, notes = build_plan(
+            request, unchecked if ssh else lambda vpns: availability(vpns, host))
         _check_backend(request, backend, plan)
         check_output_dir(request.out_dir)
         if ssh is None:
@@ -502,6 +507,8 @@ def _backend_metadata(backend: Backend, nixos: bool) -> dict[str, object] | None
     if isinstance(backend, SshBackend):
         return {"inventory": backend.inventory.summary(),
                 VPN_MODE_KEY: "nixos" if nixos else "daemons"}
+    if isinstance(backend, VmBackend):
+        return backend.metadata()
     return None
 
 

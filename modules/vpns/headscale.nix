@@ -1,5 +1,14 @@
-# Headscale on the coordinator (plain HTTP on its underlay address, embedded DERP, no
-# Tailscale-hosted DERP map, no MagicDNS) and the Tailscale client on every host.
+# Headscale on the coordinator (plain HTTP on its underlay address, no MagicDNS) and the
+# Tailscale client on every host.
+#
+# DERP, offline: an explicit DERP map with exactly one region, Headscale's embedded relay
+# (region 999, `automatically_add_embedded_derp_region` set, no DERP map URLs, so nothing of
+# Tailscale's is fetched), served over plain HTTP on the control port, and every tailscaled
+# told to speak plain HTTP to DERP (TS_DEBUG_USE_DERP_HTTP=1: Headscale advertises the node
+# without a plain-HTTP marker, so tailscaled would otherwise try TLS, never reach the relay, and
+# lose the first packets until direct paths form). Data goes over direct paths on the LAN; the
+# relay only carries what passes before they are up. The same arrangement as the harness's
+# adapter (harness/vpns/headscale.py), which runs it offline; no certificate is involved.
 # The coordinator creates the user and a reusable pre-auth key at start and writes it to
 # <secretsDir>/headscale/authkey; the harness copies that file to the other hosts, where a
 # path unit notices it and runs `tailscale up`. The coordinator joins the same way.
@@ -33,6 +42,9 @@ in
             interfaceName = plan.interface;
             openFirewall = true;
           };
+
+          # See the top: the embedded DERP relay is plain HTTP.
+          systemd.services.tailscaled.environment.TS_DEBUG_USE_DERP_HTTP = "1";
 
           systemd.paths.vpn-bench-tailscale-join = {
             description = "Join the Headscale tailnet once the pre-auth key is present";
@@ -83,6 +95,8 @@ in
                   region_code = "vpn-bench";
                   region_name = "vpn-bench embedded DERP";
                   stun_listen_addr = "0.0.0.0:${toString plan.stunPort}";
+                  # The DERP map is this one region (set, not left to the default).
+                  automatically_add_embedded_derp_region = true;
                 };
               };
               dns = {

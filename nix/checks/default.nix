@@ -1,5 +1,6 @@
-# `checks.<system>`: one NixOS VM test per VPN (vm-<vpn>), the netem test, the Python suite
-# with ruff and mypy, and the package builds.
+# `checks.<system>`: one NixOS VM test per VPN (vm-<vpn>), the netem test, a short plan of the
+# harness on the vm backend (bench-vm), the Python suite with ruff and mypy, and the package
+# builds.
 {
   pkgs,
   self,
@@ -17,6 +18,7 @@ in
 vmTests
 // {
   vm-netem = import ../tests/netem.nix { inherit pkgs self; };
+  bench-vm = import ../tests/bench-vm.nix { inherit pkgs self packages; };
   python = import ./python.nix {
     inherit pkgs;
     src = self;

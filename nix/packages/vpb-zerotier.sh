@@ -1,10 +1,19 @@
 # vpb-zerotier: the run-time steps of a self-hosted ZeroTier network without the public root
-# servers. ZeroTier node IDs exist only once zerotier-one has generated its identity on the
-# host, so the harness (or the VM test) runs these steps over SSH instead of the Nix
-# evaluation knowing them. Wrapped by nix/packages/vpb-zerotier.nix, which sets
-# ZT_PORT, ZT_SUBNET, ZT_INTERFACE and ZT_NETWORK_SUFFIX from vpn-configs.
+# servers, arranged as the harness's adapter does offline (harness/vpns/zerotier.py): the
+# coordinator is a moon (a private root, made with zerotier-idtool initmoon/genmoon, its LAN
+# address as stable endpoint) whose moon file every other host loads from moons.d, so no node
+# needs ZeroTier's public planet roots to learn the others' identities; local.conf gives each
+# peer's direct path and turns off port mapping, the secondary port, the TCP fallback relay (a
+# ZeroTier-hosted server) and software updates; the coordinator's own zerotier-one is the
+# network controller, configured over its local API. ZeroTier node IDs exist only once
+# zerotier-one has generated its identity on the host, so the harness (or the VM test) runs
+# these steps on the hosts instead of the Nix evaluation knowing them. Wrapped by
+# nix/packages/vpb-zerotier.nix, which sets ZT_PORT, ZT_SUBNET, ZT_INTERFACE and
+# ZT_NETWORK_SUFFIX from vpn-configs.
 #
 #   vpb-zerotier node-id
+#   vpb-zerotier make-moon ADDRESS                  (coordinator) prints "FILE BASE64" of its moon
+#   vpb-zerotier add-moon FILE BASE64               (others) installs that moon file
 #   vpb-zerotier create-network                     (controller) prints the network ID
 #   vpb-zerotier authorize NETWORK MEMBER ADDRESS    (controller) admits MEMBER with ADDRESS
 #   vpb-zerotier join NETWORK [PEER_ID@UNDERLAY ...] joins, with path hints to the peers
@@ -12,12 +21,14 @@
 #
 # Exit codes: 0 done, 1 ZeroTier refused or timed out, 2 bad arguments.
 
-home=/var/lib/zerotier-one
+home=${ZT_HOME:-/var/lib/zerotier-one} # ZT_HOME: for tests only
 api="http://127.0.0.1:${ZT_PORT}"
 
 usage() {
   cat >&2 <<'EOF'
 usage: vpb-zerotier node-id
+       vpb-zerotier make-moon ADDRESS
+       vpb-zerotier add-moon FILE BASE64
        vpb-zerotier create-network
        vpb-zerotier authorize NETWORK MEMBER ADDRESS
        vpb-zerotier join NETWORK [PEER_ID@UNDERLAY ...]
@@ -68,6 +79,29 @@ check_network_id() {
   [[ "$1" =~ ^[0-9a-f]{16}$ ]] || { echo "vpb-zerotier: '$1' is not a 16-hex-digit network ID" >&2; exit 2; }
 }
 
+make_moon() {
+  if [ $# -ne 1 ] || [ -z "$1" ]; then usage; fi
+  local dir file
+  node_id >/dev/null
+  dir=$(mktemp -d)
+  zerotier-idtool initmoon "$home/identity.public" \
+    | jq --arg endpoint "$1/${ZT_PORT}" '.roots[0].stableEndpoints = [$endpoint]' >"$dir/moon.json" \
+    || die "zerotier-idtool initmoon failed"
+  (cd "$dir" && zerotier-idtool genmoon moon.json >/dev/null) || die "zerotier-idtool genmoon failed"
+  file=$(cd "$dir" && ls -1 -- *.moon)
+  [[ "$file" =~ ^[0-9a-f]{16}\.moon$ ]] || die "genmoon wrote '${file:-nothing}', not one <world id>.moon"
+  printf '%s %s\n' "$file" "$(base64 -w0 "$dir/$file")"
+  rm -rf "$dir"
+}
+
+add_moon() {
+  [ $# -eq 2 ] || usage
+  [[ "$1" =~ ^[0-9a-f]{16}\.moon$ ]] || { echo "vpb-zerotier: '$1' is not a <16-hex-digit world id>.moon file name" >&2; exit 2; }
+  install -d -m 0700 "$home/moons.d"
+  printf '%s' "$2" | base64 -d >"$home/moons.d/$1.tmp" || { rm -f "$home/moons.d/$1.tmp"; echo "vpb-zerotier: the moon is not base64" >&2; exit 2; }
+  mv "$home/moons.d/$1.tmp" "$home/moons.d/$1"
+}
+
 create_network() {
   local nwid body
   nwid="$(node_id)${ZT_NETWORK_SUFFIX}"
@@ -96,6 +130,12 @@ join() {
   shift
   tmp=$(mktemp)
   if [ -s "$conf" ] && [ ! -L "$conf" ]; then cp "$conf" "$tmp"; else echo '{}' >"$tmp"; fi
+  # Offline settings (the module's localConf option is not used: its preStart would replace
+  # this file, and so the path hints, by a store symlink at the restart below).
+  jq --argjson port "${ZT_PORT}" '.settings = ((.settings // {}) + {
+    primaryPort: $port, allowSecondaryPort: false, portMappingEnabled: false,
+    allowTcpFallbackRelay: false, softwareUpdate: "disable"})' "$tmp" >"$tmp.new"
+  mv "$tmp.new" "$tmp"
   for hint in "$@"; do
     id=${hint%%@*}
     addr=${hint#*@}
@@ -137,9 +177,11 @@ command=$1
 shift
 case "$command" in
   node-id) node_id ;;
+  make-moon) make_moon "$@" ;;
+  add-moon) add_moon "$@" ;;
   create-network) create_network ;;
   authorize) authorize "$@" ;;
   join) join "$@" ;;
   wait) wait_ok "$@" ;;
-  *) echo "vpb-zerotier: unknown command '$command' (valid: node-id, create-network, authorize, join, wait)" >&2; exit 2 ;;
+  *) echo "vpb-zerotier: unknown command '$command' (valid: node-id, make-moon, add-moon, create-network, authorize, join, wait)" >&2; exit 2 ;;
 esac

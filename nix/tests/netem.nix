@@ -7,8 +7,15 @@ in
 pkgs.testers.runNixOSTest {
   name = "vpn-bench-netem";
 
+  # modules/common.nix sets nixpkgs.overlays, which read-only node pkgs refuse
+  # (./node-nixpkgs.nix).
+  node.pkgsReadOnly = false;
+
   defaults = {
-    imports = [ self.nixosModules.default ];
+    imports = [
+      self.nixosModules.default
+      ./node-nixpkgs.nix
+    ];
     vpnBench = {
       site = ./fixtures/site;
       vpns.internal.enable = true;

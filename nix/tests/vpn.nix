@@ -62,6 +62,11 @@ let
     '';
     zerotier = ''
       ids = {name: m.succeed("vpb-zerotier node-id").strip() for name, m in machines.items()}
+      # The coordinator is the network's only root (a moon); the others load its moon file.
+      moon = coordinator.succeed(f"vpb-zerotier make-moon {UNDERLAY[COORDINATOR]}").strip()
+      for name, machine in machines.items():
+          if name != COORDINATOR:
+              machine.succeed(f"vpb-zerotier add-moon {moon}")
       network = coordinator.succeed("vpb-zerotier create-network").strip()
       for name, machine in machines.items():
           hints = " ".join(f"{ids[o]}@{UNDERLAY[o]}" for o in machines if o != name)
@@ -83,11 +88,18 @@ in
 pkgs.testers.runNixOSTest {
   name = "vpn-bench-${vpn}";
 
+  # modules/common.nix sets nixpkgs.overlays, which read-only node pkgs refuse
+  # (./node-nixpkgs.nix).
+  node.pkgsReadOnly = false;
+
   defaults = {
     imports = [
       self.nixosModules.default
       ./keys.nix
-    ];
+      ./node-nixpkgs.nix
+    ]
+    # vpncloud needs a default route, which the test network does not give.
+    ++ pkgs.lib.optional (vpn == "vpncloud") ./default-route.nix;
     vpnBench = {
       inherit site;
       vpns.${vpn}.enable = true;

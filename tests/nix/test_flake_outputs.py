@@ -69,13 +69,13 @@ def test_top_level_outputs(outputs: Any) -> None:
 def test_packages_and_apps(outputs: Any) -> None:
     assert outputs["packages"] == sorted(
         ["default", "vpn-bench", "vpncloud", "vpb-linkemu", "vpb-quic", "vpn-bench-tools"])
-    assert outputs["apps"] == ["analysis", "bench", "default"]
+    assert outputs["apps"] == ["analysis", "bench", "bench-vm", "default"]
     assert outputs["devShells"] == ["default"]
 
 
 def test_one_vm_test_per_vpn_plus_netem_python_and_builds(outputs: Any) -> None:
     expected = {f"vm-{vpn}" for vpn in KNOWN_VPNS} | {
-        "vm-netem", "python", "vpn-bench", "vpncloud", "vpb-linkemu", "vpb-quic"}
+        "vm-netem", "bench-vm", "python", "vpn-bench", "vpncloud", "vpb-linkemu", "vpb-quic"}
     assert set(outputs["checks"]) == expected
 
 
