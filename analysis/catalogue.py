@@ -18,15 +18,19 @@ METRIC_COLUMNS: tuple[str, ...] = (
     "value",
     "unit",
     "n",
+    "mean",
     "min",
     "max",
     "median",
     "q1",
     "q3",
     "stddev",
+    "ci_low",
+    "ci_high",
+    "ci_method",
 )
 KEY_COLUMNS: tuple[str, ...] = ("vpn", "profile", "test", "metric")
-SPREAD_COLUMNS: tuple[str, ...] = ("min", "max", "median", "q1", "q3", "stddev")
+SPREAD_COLUMNS: tuple[str, ...] = ("mean", "min", "max", "median", "q1", "q3", "stddev")
 
 ALL = "all"
 """Value of ``link``, ``profile``, ``vpn`` or ``test`` for a row that covers every member."""

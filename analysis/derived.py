@@ -1,7 +1,7 @@
 """Metrics computed from other metrics or from outcomes and phase timings.
 
 All functions take and return frames with the aggregated row shape
-(vpn, profile, test, metric, link, value, n, min, max, median, q1, q3, stddev).
+(vpn, profile, test, metric, link, value, n, spread, interval inputs), see ROW_COLUMNS.
 """
 
 from __future__ import annotations
@@ -10,9 +10,21 @@ import polars as pl
 
 from analysis.aggregate import spread
 from analysis.catalogue import ALL, SPREAD_COLUMNS, time_metric
+from analysis.intervals import (
+    DF,
+    INTERVAL_COLUMNS,
+    METHOD,
+    PRIVATE_COLUMNS,
+    SE,
+    WILSON,
+    no_interval,
+    ratio_interval,
+    wilson,
+)
 from analysis.ordering import REFERENCE_VPN
 
-ROW_COLUMNS = ["vpn", "profile", "test", "metric", "link", "value", "n", *SPREAD_COLUMNS]
+ROW_COLUMNS = ["vpn", "profile", "test", "metric", "link", "value", "n", *SPREAD_COLUMNS,
+               *PRIVATE_COLUMNS, *INTERVAL_COLUMNS]
 _NO_SPREAD = [pl.lit(None, dtype=pl.Float64).alias(c) for c in SPREAD_COLUMNS]
 
 
@@ -25,27 +37,42 @@ def _scaled_spread(factor: pl.Expr) -> list[pl.Expr]:
     return [(pl.col(c) * factor).alias(c) for c in SPREAD_COLUMNS]
 
 
+def _estimate(name: str) -> list[pl.Expr]:
+    """A row's value with its interval inputs, renamed for :func:`ratio_interval`."""
+    return [pl.col("value").alias(name), pl.col(SE).alias(f"{name}{SE}"),
+            pl.col(DF).alias(f"{name}{DF}")]
+
+
 def throughput_pct_internal(rows: pl.DataFrame) -> pl.DataFrame:
-    """100 × TCP throughput / the reference's on the same profile and link."""
+    """100 × TCP throughput / the reference's on the same profile and link.
+
+    Interval: delta method over both (independent) measurements; none for the reference
+    itself, whose ratio is 100 by definition."""
     throughput = _metric(rows, "tcp.throughput_mbps")
-    reference = throughput.filter(pl.col("vpn").str.to_lowercase() == REFERENCE_VPN).select(
-        "profile", "link", pl.col("value").alias("reference")
+    is_reference = pl.col("vpn").str.to_lowercase() == REFERENCE_VPN
+    reference = throughput.filter(is_reference).select(
+        "profile", "link", *_estimate("reference")
     )
     factor = 100.0 / pl.col("reference")
-    return (
+    pct = (
         throughput.join(reference, on=["profile", "link"], how="inner")
         .filter(pl.col("reference") > 0)
+        .with_columns(*_estimate("throughput"))
         .with_columns(
             (pl.col("value") * factor).alias("value"),
             *_scaled_spread(factor),
             pl.lit("tcp.throughput_pct_internal").alias("metric"),
+            *ratio_interval("throughput", "reference", 100.0),
         )
-        .select(ROW_COLUMNS)
     )
+    return pl.concat([pct.filter(~is_reference).select(ROW_COLUMNS),
+                      pct.filter(is_reference).with_columns(no_interval()).select(ROW_COLUMNS)])
 
 
 def spike_ratio(rows: pl.DataFrame) -> pl.DataFrame:
-    """Max / average RTT per link; for ``all`` the ratio of the two aggregates."""
+    """Max / average RTT per link; for ``all`` the ratio of the two aggregates.
+
+    No interval: both come from the same pings, and their covariance is not kept."""
     keys = ["vpn", "profile", "test", "link"]
     maximum = _metric(rows, "ping.rtt_max_ms").select(*keys, pl.col("value").alias("rtt_max"))
     return (
@@ -56,17 +83,20 @@ def spike_ratio(rows: pl.DataFrame) -> pl.DataFrame:
             (pl.col("rtt_max") / pl.col("value")).alias("value"),
             pl.lit("ping.spike_ratio").alias("metric"),
             *_NO_SPREAD,
+            *no_interval(),
         )
         .select(ROW_COLUMNS)
     )
 
 
 def scaling_factor(rows: pl.DataFrame) -> pl.DataFrame:
-    """Concurrent-links total over single-stream throughput (both ``link=all``)."""
+    """Concurrent-links total over single-stream throughput (both ``link=all``).
+
+    Interval: delta method over the two (independent) tests."""
     single = (
         _metric(rows, "tcp.throughput_mbps")
         .filter(pl.col("link") == ALL)
-        .select("vpn", "profile", pl.col("value").alias("single"))
+        .select("vpn", "profile", *_estimate("single"))
     )
     factor = 1.0 / pl.col("single")
     return (
@@ -74,31 +104,42 @@ def scaling_factor(rows: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("link") == ALL)
         .join(single, on=["vpn", "profile"], how="inner")
         .filter(pl.col("single") > 0)
+        .with_columns(*_estimate("total"))
         .with_columns(
             (pl.col("value") * factor).alias("value"),
             *_scaled_spread(factor),
             pl.lit("parallel.scaling_factor").alias("metric"),
+            *ratio_interval("total", "single", 1.0),
         )
         .select(ROW_COLUMNS)
     )
 
 
 def _rate_rows(outcomes: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    attempts = pl.len()
-    failures = (~pl.col("ok")).sum()
+    """Success rate and failures with the Wilson interval of the success proportion."""
     grouped = outcomes.group_by(keys).agg(
-        (100.0 * pl.col("ok").sum() / attempts).alias("rate"),
-        failures.cast(pl.Float64).alias("failures"),
-        attempts.cast(pl.Int64).alias("n"),
+        pl.col("ok").sum().cast(pl.Float64).alias("ok_count"),
+        pl.len().cast(pl.Int64).alias("n"),
     )
-    return grouped.unpivot(
-        index=[*keys, "n"], on=["rate", "failures"], variable_name="kind", value_name="value"
-    ).with_columns(
-        pl.when(pl.col("kind") == "rate")
-        .then(pl.lit("run.success_rate_pct"))
-        .otherwise(pl.lit("run.failures"))
-        .alias("metric")
+    low, high = wilson(pl.col("ok_count"), pl.col("n"))
+    attempts = pl.col("n").cast(pl.Float64)
+    method = pl.when(low.is_not_null()).then(pl.lit(WILSON)).otherwise(
+        pl.lit(None, dtype=pl.String))
+    private = [pl.lit(None, dtype=pl.Float64).alias(c) for c in PRIVATE_COLUMNS]
+    rate = grouped.with_columns(
+        pl.lit("run.success_rate_pct").alias("metric"),
+        (100.0 * pl.col("ok_count") / attempts).alias("value"),
+        (100.0 * low).alias("ci_low"), (100.0 * high).alias("ci_high"), method.alias(METHOD),
+        *private,
     )
+    failures = grouped.with_columns(
+        pl.lit("run.failures").alias("metric"),
+        (attempts - pl.col("ok_count")).alias("value"),
+        (attempts * (1.0 - high)).alias("ci_low"), (attempts * (1.0 - low)).alias("ci_high"),
+        method.alias(METHOD),
+        *private,
+    )
+    return pl.concat([rate, failures], how="vertical_relaxed")
 
 
 def success_rows(outcomes: pl.DataFrame) -> pl.DataFrame:
@@ -155,6 +196,7 @@ def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
     seconds = per_phase.with_columns(
         pl.col("seconds").alias("value"),
         (pl.lit("time.") + pl.col("phase") + pl.lit("_s")).alias("metric"),
+        *no_interval(),
     )
     percent = per_phase.with_columns(
         pl.when(pl.col("scope_total") > 0)
@@ -163,11 +205,13 @@ def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
         .alias("value"),
         (pl.lit("time.") + pl.col("phase") + pl.lit("_pct")).alias("metric"),
         *_NO_SPREAD,
+        *no_interval(),
     )
     totals = (
         per_phase.group_by(keys)
         .agg(pl.col("seconds").sum().alias("value"), pl.col("n").sum().alias("n"))
-        .with_columns(pl.lit(time_metric("total", "s")).alias("metric"), *_NO_SPREAD)
+        .with_columns(pl.lit(time_metric("total", "s")).alias("metric"), *_NO_SPREAD,
+                      *no_interval())
     )
     common = [pl.lit(ALL).alias("test"), pl.lit(ALL).alias("link")]
     return pl.concat(

@@ -15,6 +15,7 @@ from analysis.derived import (
     throughput_pct_internal,
     time_rows,
 )
+from analysis.intervals import apply_t_intervals
 from analysis.ordering import link_order, profile_order, vpn_order
 
 
@@ -34,7 +35,7 @@ def compute_metrics(dataset: Dataset) -> pl.DataFrame:
     rows = pl.concat(parts, how="vertical_relaxed")
     units = {metric: spec_for(metric).unit for metric in rows["metric"].unique().to_list()}
     rows = rows.with_columns(pl.col("metric").replace_strict(units).alias("unit"))
-    return sort_metrics(rows, dataset.hosts).select(METRIC_COLUMNS)
+    return sort_metrics(apply_t_intervals(rows), dataset.hosts).select(METRIC_COLUMNS)
 
 
 def _rank(column: str, order: list[str]) -> pl.Expr:

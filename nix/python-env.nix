@@ -8,6 +8,7 @@ pkgs.python3.withPackages (
     rich
     polars
     plotnine
+    scipy
     pytest
     pytest-timeout
     mypy

@@ -33,6 +33,7 @@ python3Packages.buildPythonApplication {
     rich
     polars
     plotnine
+    scipy
   ];
 
   postInstall = ''

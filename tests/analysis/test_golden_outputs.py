@@ -10,7 +10,7 @@ from analysis.catalogue import METRIC_COLUMNS, is_known_metric
 
 GOLDEN_COLUMNS = [
     "vpn", "profile", "test", "metric", "link", "value", "unit", "n",
-    "min", "max", "median", "q1", "q3", "stddev",
+    "mean", "min", "max", "median", "q1", "q3", "stddev", "ci_low", "ci_high", "ci_method",
 ]
 
 GOLDEN_LEGACY_METRICS = {
