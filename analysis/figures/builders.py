@@ -87,7 +87,10 @@ class FigureContext:
 def with_interval(rows: pl.DataFrame) -> pl.DataFrame:
     """Add ``lo``/``hi`` from ``ci_low``/``ci_high`` (null when the columns are absent)."""
     if "ci_low" in rows.columns and "ci_high" in rows.columns:
-        return rows.with_columns(pl.col("ci_low").alias("lo"), pl.col("ci_high").alias("hi"))
+        # Every metric here is non-negative; a t interval on few samples can reach below
+        # zero, which is drawn clipped at zero rather than as an impossible value.
+        return rows.with_columns(pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
+                                 pl.col("ci_high").alias("hi"))
     return rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("lo"),
                              pl.lit(None, dtype=pl.Float64).alias("hi"))
 
@@ -111,6 +114,13 @@ def _n_layer(ctx: FigureContext, rows: pl.DataFrame, **extra: list[str]) -> p9.g
         mapping=p9.aes(x="vpn", y="label_y", label="n_label", color="single"),
         inherit_aes=False, size=7, va="bottom", show_legend=False,
     )
+
+
+def _whiskers(width: float = 0.3) -> p9.geom_errorbar:
+    """CI whiskers in black, drawn as one group per panel: plotnine draws an errorbar layer
+    group by group, and one group per VPN made it the slowest part of a bar figure."""
+    return p9.geom_errorbar(p9.aes(x="vpn", ymin="lo", ymax="hi", group=1), inherit_aes=False,
+                            width=width, na_rm=True)
 
 
 def _n_colours() -> p9.scale_color_manual:
@@ -158,7 +168,7 @@ def bar_by_vpn(
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows), p9.aes(x="vpn", y="value", fill="vpn"))
         + p9.geom_col(width=0.7)
-        + p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.3, na_rm=True)
+        + _whiskers()
         + _n_layer(ctx, rows)
         + p9.facet_wrap("profile", scales="free_y", ncol=2)
         + _fill_scale(ctx)
@@ -258,7 +268,7 @@ def grid_by_metric(
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows, panel=panel_order), p9.aes(x="vpn", y="value", fill="vpn"))
         + p9.geom_col(width=0.7)
-        + p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.3, na_rm=True)
+        + _whiskers()
         + _n_layer(ctx, rows, panel=panel_order)
         + p9.facet_wrap(["panel", "profile"], scales="free_y", ncol=max(1, len(ctx.profiles)))
         + _fill_scale(ctx)

@@ -157,8 +157,9 @@ def render_all(ctx: FigureContext, out_dir: Path, workers: int | None = None,
         if entry.get("drawn"):
             results.append(RenderedFigure(name, spec.section,
                                           spec.caption_for(ctx.source_format), png, svg))
-    cache_path.write_text(json.dumps(new_cache, indent=1, sort_keys=True) + "\n",
-                          encoding="utf-8")
+    text = json.dumps(new_cache, indent=1, sort_keys=True) + "\n"
+    if not cache_path.is_file() or cache_path.read_text(encoding="utf-8") != text:
+        cache_path.write_text(text, encoding="utf-8")
     return results
 
 
