@@ -21,6 +21,7 @@ from analysis.pipeline import analyse, write_outputs
 from analysis.report.build import generated_at, with_reference
 from analysis.report.tables import busy_table, summary_table
 from analysis.summary import headline_rows, verdicts
+from harness.records.models import PhaseTiming, ResultRecord
 from harness.vpns.registry import VPNS
 from tests.analysis import record_factory as rf
 
@@ -28,10 +29,10 @@ VPNS_IN_DATA = ("internal", "wireguard", "tinc")
 SPEED = {"internal": 900.0, "wireguard": 600.0, "tinc": 200.0}
 
 
-def _records() -> list[rf.ResultRecord]:
+def _records() -> list[ResultRecord]:
     """Two profiles, two repetitions per link (so intervals exist); WireGuard's UDP fails
     everywhere in 'low'; tinc has a single TCP link in 'low' (n = 1)."""
-    records: list[rf.ResultRecord] = []
+    records: list[ResultRecord] = []
     for profile, factor in (("baseline", 1.0), ("low", 0.5)):
         for vpn in VPNS_IN_DATA:
             links = rf.RING if not (vpn == "tinc" and profile == "low") else rf.RING[:1]
@@ -290,13 +291,13 @@ def test_the_hosts_table_says_when_the_input_has_no_hardware_file() -> None:
 def test_unaccounted_time_is_the_wall_span_minus_the_booked_phases() -> None:
     start = rf.T0
     phases = [
-        rf.PhaseTiming(phase="setup", vpn="wg", profile="baseline", started_at=start,
+        PhaseTiming(phase="setup", vpn="wg", profile="baseline", started_at=start,
                        duration_s=10.0),
-        rf.PhaseTiming(phase="benchmark", vpn="wg", profile="baseline",
+        PhaseTiming(phase="benchmark", vpn="wg", profile="baseline",
                        started_at=start + timedelta(seconds=40), duration_s=60.0),
-        rf.PhaseTiming(phase="benchmark", vpn="tinc", profile="baseline",
+        PhaseTiming(phase="benchmark", vpn="tinc", profile="baseline",
                        started_at=start + timedelta(seconds=100), duration_s=5.0),
-        rf.PhaseTiming(phase="install", vpn=None, profile=None, started_at=start,
+        PhaseTiming(phase="install", vpn=None, profile=None, started_at=start,
                        duration_s=500.0),
     ]
     # wg: span 0..100 s, 70 s booked -> 30 s nobody accounted for; tinc: no gap.
