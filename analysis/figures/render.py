@@ -26,8 +26,9 @@ from analysis.figures.style import DPI
 
 matplotlib.use("Agg")
 
-CACHE_NAME = ".render-cache.json"
-"""In the figures dir: per figure, the key it was drawn from and the files' digests."""
+CACHE_NAME = ".figure-cache.json"
+"""Next to the figures dir (which holds only figures): per figure, the key it was drawn from
+and the digests of its files."""
 
 #: Modules whose source decides how a figure looks; their bytes are part of every key.
 _CODE_MODULES = ("builders.py", "catalogue.py", "render.py", "style.py")
@@ -124,15 +125,17 @@ def _still_valid(entry: dict[str, Any] | None, key: str, out_dir: Path, name: st
 
 
 def render_all(ctx: FigureContext, out_dir: Path, workers: int | None = None,
-               use_cache: bool = True) -> list[RenderedFigure]:
+               cache_path: Path | None = None) -> list[RenderedFigure]:
     """Every figure the data supports, in catalogue order.
 
     A figure is redrawn only when its key (input rows + code version) differs from the one
-    cached in ``out_dir``; the rest are CPU-bound matplotlib work spread over processes.
+    in ``cache_path`` (default: :data:`CACHE_NAME` beside ``out_dir``); the rest are
+    CPU-bound matplotlib work spread over processes.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    cache_path = out_dir / CACHE_NAME
-    cache = _load_cache(cache_path) if use_cache else {}
+    if cache_path is None:
+        cache_path = out_dir.parent / CACHE_NAME
+    cache = _load_cache(cache_path)
     code = code_version()
     contexts = {spec.name: ctx.restricted(spec.inputs) for spec in FIGURES}
     keys = {spec.name: figure_key(spec, contexts[spec.name], code) for spec in FIGURES}
