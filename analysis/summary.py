@@ -42,8 +42,11 @@ SUMMARY_COLUMNS: tuple[str, ...] = tuple(SUMMARY_SCHEMA)
 
 
 def _interval(frame: pl.DataFrame) -> list[pl.Expr]:
+    """``lo``/``hi`` from the CI columns; every headline metric is non-negative, so a t
+    interval's lower bound below zero is shown as 0 (as the figures draw it)."""
     if "ci_low" in frame.columns and "ci_high" in frame.columns:
-        return [pl.col("ci_low").alias("lo"), pl.col("ci_high").alias("hi")]
+        return [pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
+                pl.col("ci_high").alias("hi")]
     return [pl.lit(None, dtype=pl.Float64).alias("lo"), pl.lit(None, dtype=pl.Float64)
             .alias("hi")]
 

@@ -23,8 +23,8 @@ from analysis.report.tables import (
     Table,
     busy_cells,
     busy_table,
-    fmt,
     interval_text,
+    short,
     summary_table,
 )
 from analysis.summary import Verdict, headline_rows, verdicts
@@ -73,7 +73,7 @@ def _verdict_text(verdict: Verdict, rows: pl.DataFrame) -> str:
         parts.append(f"{leader['pct']:.0f} % of the reference")
     if verdict.runner_up is not None and verdict.margin_pct is not None:
         parts.append(f"{verdict.margin_pct:.1f} % ahead of {verdict.runner_up} "
-                     f"({fmt(verdict.runner_up_value)} {unit})")
+                     f"({short(verdict.runner_up_value)} {unit})")
         if verdict.separated is True:
             parts.append("the intervals do not overlap: the lead is beyond noise")
         elif verdict.separated is False:
@@ -102,8 +102,9 @@ def _answer(dataset: Dataset, metrics: pl.DataFrame, figures: dict[str, Rendered
     if table is not None:
         parts.append(html.paragraph(
             "Per profile, VPNs ranked by the first column (↑ higher is better, ↓ lower is "
-            "better). Each cell: value (link=all) [95 % confidence interval] · % of the "
-            "reference without VPN; n = measurements behind the first column.",
+            "better). Each cell: value (link=all) [95 % confidence interval, lower bounds "
+            "below zero shown as 0] · % of the reference without VPN; n = measurements "
+            "behind the first column.",
             class_="caption"))
         parts.append(_table_html(table))
     if "overview" in figures:

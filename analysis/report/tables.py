@@ -160,13 +160,25 @@ def failure_reasons(outcomes: pl.DataFrame) -> Table | None:
     return Table(("count", "test", "reason", "VPNs"), body, text_columns=(1, 2, 3))
 
 
+def short(value: float | None) -> str:
+    """Three significant digits, never an exponent: 864, 86.4, 8.64, 0.864, 0.00864."""
+    if value is None:
+        return "–"
+    size = abs(value)
+    if size >= 100 or value == 0:
+        return f"{value:,.0f}"
+    if size >= 1:
+        return f"{value:.{3 - len(str(int(size)))}f}"
+    return f"{value:.3g}"
+
+
 def interval_text(value: float | None, low: float | None, high: float | None) -> str:
     """``812 [798–826]``; just the value when there is no interval."""
     if value is None:
         return "–"
     if low is None or high is None:
-        return fmt(value)
-    return f"{fmt(value)} [{fmt(low)}–{fmt(high)}]"
+        return short(value)
+    return f"{short(value)} [{short(low)}–{short(high)}]"
 
 
 def summary_table(rows: pl.DataFrame, busy: set[tuple[str, str]]) -> Table | None:
