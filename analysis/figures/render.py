@@ -63,7 +63,7 @@ def figure_key(spec: FigureSpec, ctx: FigureContext, code: str) -> str:
     digest = hashlib.sha256()
     facts = {"name": spec.name, "size": [spec.width, spec.height], "dpi": DPI, "code": code,
              "hosts": list(ctx.hosts), "vpns": ctx.vpns, "profiles": ctx.profiles,
-             "format": ctx.source_format}
+             "format": ctx.source_format, "palette": ctx.palette}
     digest.update(json.dumps(facts, sort_keys=True).encode())
     digest.update(ctx.metrics.write_csv(float_precision=None).encode())
     return digest.hexdigest()
