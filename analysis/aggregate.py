@@ -76,6 +76,7 @@ def aggregate(observations: pl.DataFrame) -> pl.DataFrame:
         per_link_obs.filter(is_sum)
         .group_by([*KEYS, "sample"])
         .agg(pl.col("value").sum().alias("total"), pl.len().alias("summed"))
+        .pipe(in_order, [*KEYS, "sample"])
         .group_by(KEYS)
         .agg(
             pl.col("total").mean().alias("value"),
@@ -96,6 +97,16 @@ def aggregate(observations: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def in_order(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
+    """``frame`` materialised in a fixed row order, for a following group_by.
+
+    A group_by returns its groups in a varying order, and float sums over them depend on
+    it; outputs must be byte-reproducible. Neither a lazy ``sort`` right before the
+    group_by nor a ``sort_by`` inside the sum held in practice (polars 1.x/2.x), hence
+    eager."""
+    return frame.collect().sort(by).lazy()
+
+
 def _mean_over_links(mean_obs: pl.LazyFrame) -> pl.LazyFrame:
     """``link=all`` of mean metrics: mean of per-link means, its error with links as strata."""
     per_link = mean_obs.group_by([*KEYS, "link"]).agg(
@@ -103,7 +114,7 @@ def _mean_over_links(mean_obs: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("value").var(ddof=1).alias("link_var"),
         pl.len().alias("link_n"),
     ).with_columns((pl.col("link_var") / pl.col("link_n")).alias("weight"))
-    strata = per_link.group_by(KEYS).agg(
+    strata = in_order(per_link, [*KEYS, "link"]).group_by(KEYS).agg(
         pl.col("link_mean").mean().alias("value"),
         pl.col("link_mean").std(ddof=1).alias("links_sd"),
         pl.len().alias("links"),

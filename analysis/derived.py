@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from analysis.aggregate import spread
+from analysis.aggregate import in_order, spread
 from analysis.catalogue import ALL, SPREAD_COLUMNS, time_metric
 from analysis.intervals import (
     DF,
@@ -191,6 +191,7 @@ def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
             pl.len().cast(pl.Int64).alias("n"),
             *spread("duration_s"),
         )
+        .pipe(in_order, [*keys, "phase"])
         .with_columns(pl.col("seconds").sum().over(keys).alias("scope_total"))
     )
     seconds = per_phase.with_columns(

@@ -15,12 +15,18 @@ from analysis.derived import (
     throughput_pct_internal,
     time_rows,
 )
-from analysis.intervals import apply_t_intervals
+from analysis.intervals import PRIVATE_COLUMNS, apply_t_intervals
 from analysis.ordering import link_order, profile_order, vpn_order
 
 
 def compute_metrics(dataset: Dataset) -> pl.DataFrame:
     """Every metric of the catalogue that the dataset supports, in a stable order."""
+    return compute_metric_rows(dataset).select(METRIC_COLUMNS)
+
+
+def compute_metric_rows(dataset: Dataset) -> pl.DataFrame:
+    """The metrics table plus each row's standard error and degrees of freedom (``_se``,
+    ``_df``), which ``vpn-bench compare`` needs to combine two runs' uncertainties."""
     measured = aggregate(dataset.observations).select(ROW_COLUMNS)
     parts = [
         measured,
@@ -35,7 +41,8 @@ def compute_metrics(dataset: Dataset) -> pl.DataFrame:
     rows = pl.concat(parts, how="vertical_relaxed")
     units = {metric: spec_for(metric).unit for metric in rows["metric"].unique().to_list()}
     rows = rows.with_columns(pl.col("metric").replace_strict(units).alias("unit"))
-    return sort_metrics(apply_t_intervals(rows), dataset.hosts).select(METRIC_COLUMNS)
+    return sort_metrics(apply_t_intervals(rows), dataset.hosts).select(
+        *METRIC_COLUMNS, *PRIVATE_COLUMNS)
 
 
 def _rank(column: str, order: list[str]) -> pl.Expr:

@@ -1,4 +1,4 @@
-"""Entry point: `vpn-bench run | list | doctor | clean | analysis`."""
+"""Entry point: `vpn-bench run | list | doctor | clean | analysis | compare`."""
 
 from __future__ import annotations
 
@@ -164,12 +164,13 @@ def clean(
 
 def _register_subcommands() -> None:
     """Commands whose code lives with their own package."""
-    from analysis.cli import analysis_command
+    from analysis.cli import analysis_command, compare_command
     from harness.impairment.cli import impair_check_command
     from harness.keys.cli import keys_command
     from harness.testbed.ssh.cli import hosts_app
 
     app.command("analysis")(analysis_command)
+    app.command("compare")(compare_command)
     app.command("impair-check")(impair_check_command)
     app.command("keys")(keys_command)
     app.add_typer(hosts_app, name="hosts")

@@ -5,6 +5,7 @@ t quantiles from a printed table: t(0.975; 1) = 12.7062047, t(0.975; 2) = 4.3026
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -13,7 +14,9 @@ import polars as pl
 import pytest
 
 from analysis.catalogue import METRIC_COLUMNS
+from analysis.importers.detect import load_dataset
 from analysis.intervals import t_quantile
+from analysis.metrics import compute_metrics
 from harness.records.models import ResultRecord
 from tests.analysis import record_factory as rf
 from tests.analysis.test_metric_definitions import metrics_of
@@ -160,3 +163,14 @@ def test_legacy_rows_have_intervals_where_links_vary(legacy_output: Path) -> Non
             & (tcp_all["value"] <= tcp_all["ci_high"])).all()
     single = csv.filter(pl.col("n") == 1)
     assert single["ci_low"].null_count() == single.height
+
+
+def test_metrics_are_byte_identical_from_run_to_run(legacy_root: Path) -> None:
+    """group_by returns groups in a varying order; the float sums over them must not vary."""
+    dataset = load_dataset(legacy_root, "legacy")
+    outputs = set()
+    for _ in range(3):
+        buffer = io.BytesIO()
+        compute_metrics(dataset).write_csv(buffer)
+        outputs.add(buffer.getvalue())
+    assert len(outputs) == 1
