@@ -185,6 +185,7 @@ def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
     keys = ["vpn", "profile"]
     per_phase = (
         pl.concat(scoped, how="vertical_relaxed")
+        .pipe(in_order, [*keys, "phase", "duration_s"])  # float sums in a fixed order
         .group_by([*keys, "phase"])
         .agg(
             pl.col("duration_s").sum().alias("seconds"),

@@ -36,9 +36,25 @@ def analyse(results_dir: Path, input_format: str = "auto") -> Analysis:
     return Analysis(dataset, compute_metrics(dataset))
 
 
+SIGNIFICANT_DIGITS = 12
+"""Floats are written rounded to this many significant digits: far below any measurement's
+precision, and it removes last-bit differences of parallel sums, so the same input gives
+byte-identical files."""
+
+
+def canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every float column rounded to :data:`SIGNIFICANT_DIGITS` significant digits."""
+    floats = [name for name, dtype in frame.schema.items() if dtype.is_float()]
+    return frame.with_columns(pl.col(floats).round_sig_figs(SIGNIFICANT_DIGITS))
+
+
 def write_tables(analysis: Analysis, out_dir: Path) -> None:
-    analysis.metrics.write_csv(out_dir / METRICS_CSV)
-    analysis.metrics.write_parquet(out_dir / METRICS_PARQUET)
+    """metrics.csv/parquet and failures.csv; byte-identical for the same input (no
+    timestamps; parquet without statistics whose encoding could vary, one row group)."""
+    metrics = canonical(analysis.metrics)
+    metrics.write_csv(out_dir / METRICS_CSV)
+    metrics.write_parquet(out_dir / METRICS_PARQUET, statistics=False,
+                          row_group_size=max(1, metrics.height))
     failures = analysis.dataset.outcomes.filter(~pl.col("ok")).drop("ok", "busy")
     failures.write_csv(out_dir / FAILURES_CSV)
 
@@ -48,7 +64,8 @@ def write_outputs(analysis: Analysis, out_dir: Path, workers: int | None = None)
     """metrics.csv/parquet, failures.csv, every figure and report.html into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_tables(analysis, out_dir)
-    context = FigureContext(analysis.metrics, analysis.dataset.hosts)
+    metrics = canonical(analysis.metrics)
+    context = FigureContext(metrics, analysis.dataset.hosts, analysis.dataset.source_format)
     figures = render_all(context, out_dir / FIGURES_DIR, workers=workers)
-    build_report(analysis.dataset, analysis.metrics, figures, out_dir)
+    build_report(analysis.dataset, metrics, figures, out_dir)
     return figures

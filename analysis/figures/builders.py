@@ -23,10 +23,17 @@ from analysis.ordering import REFERENCE_VPN, link_order, profile_order, vpn_orde
 
 @dataclass(frozen=True)
 class FigureContext:
-    """What every figure builder needs: the metrics table and the ring of hosts."""
+    """What every figure builder needs: the metrics table, the ring of hosts, the input format.
+
+    ``vpn_names``/``profile_names`` fix the axis categories of the whole report, so a figure
+    drawn from a :meth:`restricted` context keeps the same order and colours.
+    """
 
     metrics: pl.DataFrame
     hosts: tuple[str, ...]
+    source_format: str = ""
+    vpn_names: tuple[str, ...] = ()
+    profile_names: tuple[str, ...] = ()
 
     @property
     def palette(self) -> dict[str, str]:
@@ -34,12 +41,30 @@ class FigureContext:
 
     @property
     def vpns(self) -> list[str]:
+        if self.vpn_names:
+            return list(self.vpn_names)
         return [v for v in vpn_order(self.metrics["vpn"].unique().to_list()) if v != ALL]
 
     @property
     def profiles(self) -> list[str]:
+        if self.profile_names:
+            return list(self.profile_names)
         names = self.metrics["profile"].unique().to_list()
         return [p for p in profile_order(names) if p != ALL]
+
+    @property
+    def is_legacy(self) -> bool:
+        return self.source_format == "legacy"
+
+    def restricted(self, prefixes: tuple[str, ...]) -> FigureContext:
+        """Only the metric rows whose name starts with one of ``prefixes``; same axes.
+
+        A figure builder sees nothing else, so these rows are exactly the figure's input
+        data (what its cache key hashes)."""
+        rows = self.metrics.filter(
+            pl.any_horizontal([pl.col("metric").str.starts_with(p) for p in prefixes]))
+        return FigureContext(rows, self.hosts, self.source_format, tuple(self.vpns),
+                             tuple(self.profiles))
 
     def categories(self, **extra: list[str]) -> dict[str, list[str]]:
         return {"vpn": self.vpns, "profile": self.profiles, **extra}
@@ -49,13 +74,57 @@ class FigureContext:
         return to_plot_frame(rows, self.categories(**extra))
 
     def rows(self, metric: str, link: str | None = ALL) -> pl.DataFrame:
-        """Rows of ``metric`` per real profile (not the ``all`` roll-up)."""
+        """Rows of ``metric`` per real profile (not the ``all`` roll-up), with ``lo``/``hi``
+        = the 95 % confidence interval (null where the table has none)."""
         frame = self.metrics.filter(
             pl.col("metric") == metric, pl.col("profile") != ALL, pl.col("vpn") != ALL
         )
         if link is not None:
             frame = frame.filter(pl.col("link") == link)
-        return frame.filter(pl.col("value").is_not_null())
+        return with_interval(frame.filter(pl.col("value").is_not_null()))
+
+
+def with_interval(rows: pl.DataFrame) -> pl.DataFrame:
+    """Add ``lo``/``hi`` from ``ci_low``/``ci_high`` (null when the columns are absent)."""
+    if "ci_low" in rows.columns and "ci_high" in rows.columns:
+        # Every metric here is non-negative; a t interval on few samples can reach below
+        # zero, which is drawn clipped at zero rather than as an impossible value.
+        return rows.with_columns(pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
+                                 pl.col("ci_high").alias("hi"))
+    return rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("lo"),
+                             pl.lit(None, dtype=pl.Float64).alias("hi"))
+
+
+def n_labels(rows: pl.DataFrame) -> pl.DataFrame:
+    """``n=…`` labels; n = 1 values get ``n=1!`` so a single measurement is never mistaken
+    for a settled one."""
+    return rows.with_columns(
+        pl.when(pl.col("n") == 1).then(pl.lit("n=1!"))
+        .otherwise(pl.lit("n=") + pl.col("n").cast(pl.String)).alias("n_label"),
+        (pl.col("n") == 1).alias("single"),
+    )
+
+
+def _n_layer(ctx: FigureContext, rows: pl.DataFrame, **extra: list[str]) -> p9.geom_text:
+    """The n of each bar, written just above it (red when n = 1)."""
+    labelled = n_labels(rows).with_columns(
+        pl.max_horizontal("value", "hi").alias("label_y"))
+    return p9.geom_text(
+        data=ctx.frame(labelled, **extra),
+        mapping=p9.aes(x="vpn", y="label_y", label="n_label", color="single"),
+        inherit_aes=False, size=7, va="bottom", show_legend=False,
+    )
+
+
+def _whiskers(width: float = 0.3) -> p9.geom_errorbar:
+    """CI whiskers in black, drawn as one group per panel: plotnine draws an errorbar layer
+    group by group, and one group per VPN made it the slowest part of a bar figure."""
+    return p9.geom_errorbar(p9.aes(x="vpn", ymin="lo", ymax="hi", group=1), inherit_aes=False,
+                            width=width, na_rm=True)
+
+
+def _n_colours() -> p9.scale_color_manual:
+    return p9.scale_color_manual(values={False: "#333333", True: FAILED_COLOUR}, guide=None)
 
 
 def _reference_lines(ctx: FigureContext, rows: pl.DataFrame) -> list[p9.geom_hline]:
@@ -90,17 +159,21 @@ def bar_by_vpn(
     per_link: bool = True,
     extra: tuple[p9.geom_hline, ...] = (),
 ) -> p9.ggplot | None:
-    """Bar = aggregate per VPN and profile; whisker = min–max spread; dots = each link."""
+    """Bar = aggregate per VPN and profile; whisker = 95 % CI; dots = each link; n at the
+    foot of each bar; y from zero."""
     rows = ctx.rows(metric)
     if rows.is_empty():
         return None
-    rows = rows.with_columns(pl.col("value", "min", "max") * scale)
+    rows = rows.with_columns(pl.col("value", "lo", "hi") * scale)
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows), p9.aes(x="vpn", y="value", fill="vpn"))
         + p9.geom_col(width=0.7)
-        + p9.geom_errorbar(p9.aes(ymin="min", ymax="max"), width=0.3, na_rm=True)
+        + _whiskers()
+        + _n_layer(ctx, rows)
         + p9.facet_wrap("profile", scales="free_y", ncol=2)
         + _fill_scale(ctx)
+        + _n_colours()
+        + p9.expand_limits(y=0)
         + p9.labs(title=title, x="", y=ylabel)
         + theme()
     )
@@ -166,10 +239,22 @@ def spread_by_vpn(ctx: FigureContext, metric: str, title: str, ylabel: str) -> p
     return plot
 
 
+def failed_cells(ctx: FigureContext, test: str) -> pl.DataFrame:
+    """(vpn, profile) where every attempt of ``test`` failed (success rate 0)."""
+    return ctx.metrics.filter(
+        pl.col("metric") == "run.success_rate_pct",
+        pl.col("test") == test,
+        pl.col("profile") != ALL,
+        pl.col("vpn") != ALL,
+        pl.col("value") == 0,
+    ).select("vpn", "profile")
+
+
 def grid_by_metric(
     ctx: FigureContext, panels: dict[str, str], title: str, failed_test: str | None = None
 ) -> p9.ggplot | None:
-    """Bars per VPN in a grid of metrics (rows) × profiles (columns), free y per row.
+    """Bars per VPN in a grid of metrics (rows) × profiles (columns); every panel has its
+    own y-axis from zero, so an impaired profile's small bars stay visible.
 
     With ``failed_test``, VPN/profile cells where every attempt of that test failed get
     a red cross at zero, so a missing bar reads as "failed", not "zero".
@@ -183,19 +268,17 @@ def grid_by_metric(
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows, panel=panel_order), p9.aes(x="vpn", y="value", fill="vpn"))
         + p9.geom_col(width=0.7)
-        + p9.geom_errorbar(p9.aes(ymin="min", ymax="max"), width=0.3, na_rm=True)
-        + p9.facet_grid(rows="panel", cols="profile", scales="free_y")
+        + _whiskers()
+        + _n_layer(ctx, rows, panel=panel_order)
+        + p9.facet_wrap(["panel", "profile"], scales="free_y", ncol=max(1, len(ctx.profiles)))
         + _fill_scale(ctx)
+        + _n_colours()
+        + p9.expand_limits(y=0)
         + p9.labs(title=title, x="", y="")
         + theme()
     )
     if failed_test is not None:
-        failed = ctx.metrics.filter(
-            pl.col("metric") == "run.success_rate_pct",
-            pl.col("test") == failed_test,
-            pl.col("profile") != ALL,
-            pl.col("value") == 0,
-        ).select("vpn", "profile")
+        failed = failed_cells(ctx, failed_test)
         if not failed.is_empty():
             crosses = failed.join(
                 pl.DataFrame({"panel": list(panels.values())}), how="cross"
@@ -250,8 +333,12 @@ def scatter(
     ylabel: str,
     x_scale: float = 1.0,
     quadrants: bool = False,
+    shared_x: bool = False,
 ) -> p9.ggplot | None:
-    """One point per VPN and profile; with ``quadrants``, dashed medians split each panel."""
+    """One point per VPN and profile; with ``quadrants``, dashed medians split each panel.
+
+    Both axes start at zero, so a panel whose points differ by a hair is drawn as a hair,
+    not stretched over the whole axis; ``shared_x`` puts every profile on one x scale."""
     keys = ["vpn", "profile"]
     rows = ctx.rows(x_metric).select(*keys, (pl.col("value") * x_scale).alias("x")).join(
         ctx.rows(y_metric).select(*keys, pl.col("value").alias("y")), on=keys, how="inner"
@@ -263,8 +350,9 @@ def scatter(
         + p9.geom_point(size=2.5)
         + p9.geom_text(p9.aes(label="vpn"), size=6.5, nudge_y=0, va="bottom", ha="left",
                        show_legend=False)
-        + p9.facet_wrap("profile", scales="free", ncol=2)
+        + p9.facet_wrap("profile", scales="free_y" if shared_x else "free", ncol=2)
         + _colour_scale(ctx)
+        + p9.expand_limits(x=0, y=0)
         + p9.labs(title=title, x=xlabel, y=ylabel)
         + theme()
         + p9.theme(axis_text_x=p9.element_text(rotation=0, ha="center"))

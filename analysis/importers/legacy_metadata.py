@@ -57,14 +57,19 @@ def hosts_table(facts: LegacyFacts, hardware: object) -> MetadataTable | None:
     for host in facts.ring:
         if host not in described and (host, "system") in facts.software:
             rows.append((host, "?", "?", "?", "?", *facts.software_of(host)))
+    columns = ("host", "CPU", "cores/threads", "memory", "NIC driver", "kernel", "iperf3")
+    if hardware is None:
+        return MetadataTable(
+            "Hosts", columns, tuple(rows),
+            "The input has no General/hardware.json: CPU, cores, memory and NIC of the "
+            "hosts are unknown" + (" (kernel and iperf3 below come from the test files)."
+                                   if rows else "."),
+        )
     if not rows:
         return None
     position = {host: index for index, host in enumerate(facts.ring)}
     rows.sort(key=lambda row: position.get(row[0], len(position)))
-    return MetadataTable(
-        "Hosts", ("host", "CPU", "cores/threads", "memory", "NIC driver", "kernel", "iperf3"),
-        tuple(rows),
-    )
+    return MetadataTable("Hosts", columns, tuple(rows))
 
 
 def impairment_table(facts: LegacyFacts) -> MetadataTable:

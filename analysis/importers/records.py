@@ -7,7 +7,7 @@ directories as direct children. Each manifest lists its record and session files
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from analysis.importers.records_map import (
 from harness.outdir import inside
 from harness.records.models import (
     SCHEMA_VERSION,
+    PhaseTiming,
     ResultRecord,
     RunManifest,
     SessionRecord,
@@ -121,6 +122,26 @@ def validate_tolerant(
         raise AnalysisInputError(f"{path}: does not match {model.__name__}: {error}") from error
 
 
+UNACCOUNTED_PHASE = "unaccounted"
+#: Below this, the gaps between phases are bookkeeping noise, not time worth showing.
+UNACCOUNTED_MIN_S = 0.5
+
+
+def unaccounted_seconds(phases: Sequence[PhaseTiming]) -> dict[str, float]:
+    """Per VPN: wall span from its first phase's start to its last phase's end, minus the
+    time its phases book — the time the breakdown would otherwise silently leave out."""
+    spans: dict[str, tuple[float, float, float]] = {}
+    for timing in phases:
+        if timing.vpn is None:
+            continue
+        start = timing.started_at.timestamp()
+        end = start + timing.duration_s
+        first, last, booked = spans.get(timing.vpn, (start, end, 0.0))
+        spans[timing.vpn] = (min(first, start), max(last, end), booked + timing.duration_s)
+    gaps = {vpn: (last - first) - booked for vpn, (first, last, booked) in spans.items()}
+    return {vpn: gap for vpn, gap in gaps.items() if gap >= UNACCOUNTED_MIN_S}
+
+
 class RecordsImporter:
     """Reads every run directory and fills one :class:`DatasetBuilder`."""
 
@@ -209,6 +230,8 @@ class RecordsImporter:
             self._add_session(self._load(SessionRecord, run_dir / rel), rel)
         for timing in manifest.phases:
             self.out.phase(timing.vpn, timing.profile, phase_name(timing.phase), timing.duration_s)
+        for vpn, seconds in sorted(unaccounted_seconds(manifest.phases).items()):
+            self.out.phase(vpn, None, UNACCOUNTED_PHASE, seconds)
 
     def _add_record(self, record: ResultRecord, rel: str, path: Path) -> None:
         workload = workload_of(record)

@@ -24,7 +24,16 @@ th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: right; }
 th { background: #f0f0f0; } td:first-child, th:first-child { text-align: left; }
 td.text { text-align: left; } tr.reference td { background: #f2f2f2; font-weight: 600; }
 .failed { color: #c0392b; } .muted { color: #888; }
-.scroll { max-height: 28rem; overflow: auto; }
+.wide { overflow-x: auto; }
+.verdict { font-size: 1.05rem; } .verdict li { margin: 0.2rem 0; }
+.caption { font-size: 0.9rem; color: #555; margin-bottom: 0; }
+@media print {
+  body { background: #fff; } main { max-width: none; padding: 0; }
+  .wide { overflow: visible; } nav { display: none; }
+  table { font-size: 0.7rem; page-break-inside: auto; } tr { page-break-inside: avoid; }
+  thead { display: table-header-group; } figure { page-break-inside: avoid; }
+  h2 { page-break-after: avoid; }
+}
 """
 
 

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from analysis.catalogue import ALL
+from analysis.ordering import vpn_order
 from analysis.report.tables import (
     Table,
     failure_reasons,
@@ -22,11 +24,31 @@ TableMaker = Callable[[pl.DataFrame, pl.DataFrame], Table | None]
 
 @dataclass(frozen=True)
 class Section:
+    """One report section. ``howto`` names no VPN: ``{reference}`` is filled with the
+    reference as the data spells it, and facts about particular VPNs come from the data
+    through ``data_note``."""
+
     anchor: str
     title: str
     howto: str
     figures: tuple[str, ...]
     tables: tuple[tuple[str, TableMaker], ...] = ()
+    data_note: Callable[[pl.DataFrame], str] | None = None
+
+
+LARGE_MSS_BYTES = 1460.0
+"""Above the MSS of a 1500-byte Ethernet path: the tunnel advertises a jumbo MSS."""
+
+
+def large_mss_note(metrics: pl.DataFrame) -> str:
+    """Which VPNs of *this* data advertise an MSS above Ethernet's (their retransmit rate
+    reads low, since it divides by bytes / MSS)."""
+    rows = metrics.filter(pl.col("metric") == "tcp.mss_bytes", pl.col("link") == ALL,
+                          pl.col("vpn") != ALL, pl.col("value") > LARGE_MSS_BYTES)
+    names = vpn_order(rows["vpn"].unique().to_list())
+    if not names:
+        return ""
+    return f"In this data the MSS is above {LARGE_MSS_BYTES:.0f} bytes for: {', '.join(names)}."
 
 
 def _pivot(metric: str, test: str) -> TableMaker:
@@ -36,18 +58,19 @@ def _pivot(metric: str, test: str) -> TableMaker:
 SECTIONS: tuple[Section, ...] = (
     Section(
         "tcp", "TCP throughput",
-        "One 30 s single-stream iperf3 test per directed link (source sends). Bars are the "
-        "mean over links, whiskers the slowest and fastest link, dots each link. The dashed "
-        "line is Internal (no VPN): the most a VPN could reach on this network. "
+        "One single-stream iperf3 test per directed link (source sends). Bars are the "
+        "mean over links, whiskers its 95 % confidence interval, dots each link. The dashed "
+        "line is {reference}: the most a VPN could reach on this network. "
         "Retransmit rate divides retransmitted segments by bytes/MSS, so VPNs with a huge "
-        "MSS (Yggdrasil) look better than they are.",
+        "MSS look better than they are.",
         ("tcp_throughput", "tcp_retransmit_rate", "tcp_max_cwnd", "tcp_retransmit_vs_cwnd"),
         (
             ("TCP throughput, Mbit/s (mean over links; n = links × repetitions)",
              _pivot("tcp.throughput_mbps", "tcp")),
-            ("TCP throughput as % of Internal", _pivot("tcp.throughput_pct_internal", "tcp")),
+            ("TCP throughput as % of the reference", _pivot("tcp.throughput_pct_internal", "tcp")),
             ("TCP retransmit rate, %", _pivot("tcp.retransmit_rate_pct", "tcp")),
         ),
+        large_mss_note,
     ),
     Section(
         "latency", "Latency",
@@ -104,7 +127,7 @@ SECTIONS: tuple[Section, ...] = (
         "reconnect", "Reconnection",
         "How long until the overlay carries traffic again: after a reboot and after the first "
         "deployment (per node, seconds until the node reached a peer), after a VPN restart, "
-        "and at bring-up. Lower is better. Internal has no VPN, so its bars show how long "
+        "and at bring-up. Lower is better. {reference} has no VPN, so its bars show how long "
         "the network and the check itself take.",
         ("reconnect_per_node", "reconnect_restart", "reconnect_bringup"),
         (("Reconnection after VPN restart, s", _pivot("reconnect.restart_s", "reconnect")),),
@@ -112,8 +135,8 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "degradation", "Degradation across profiles",
         "Each panel follows one metric from the baseline to the harshest impairment; one line "
-        "per VPN, Internal as the thick dashed line. Lines that fall faster than Internal's "
-        "show a VPN that copes worse with delay, jitter and loss than plain IP.",
+        "per VPN, {reference} as the thick dashed line. Lines that fall faster than the "
+        "reference's show a VPN that copes worse with delay, jitter and loss than plain IP.",
         ("degradation",),
     ),
     Section(

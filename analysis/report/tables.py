@@ -8,6 +8,7 @@ import polars as pl
 
 from analysis.catalogue import ALL
 from analysis.ordering import is_reference, profile_order, vpn_order
+from analysis.summary import HEADLINES
 
 
 @dataclass(frozen=True)
@@ -45,16 +46,20 @@ def profile_pivot(metrics: pl.DataFrame, metric: str, test: str) -> Table | None
         return None
     profiles = [p for p in profile_order(metrics["profile"].unique().to_list()) if p != ALL]
     vpns = [v for v in vpn_order(metrics["vpn"].unique().to_list()) if v != ALL]
-    values = {(v, p): (x, n) for v, p, x, n in rows.select("vpn", "profile", "value", "n")
-              .iter_rows()}
+    has_ci = "ci_low" in rows.columns and "ci_high" in rows.columns
+    bounds = [pl.col("ci_low"), pl.col("ci_high")] if has_ci else [
+        pl.lit(None, dtype=pl.Float64).alias("ci_low"),
+        pl.lit(None, dtype=pl.Float64).alias("ci_high")]
+    values = {(v, p): (x, n, lo, hi) for v, p, x, n, lo, hi in rows.select(
+        "vpn", "profile", "value", "n", *bounds).iter_rows()}
     failed = _failed_cells(metrics, test)
     body = []
     for vpn in vpns:
         cells = []
         for profile in profiles:
             if (vpn, profile) in values:
-                value, n = values[(vpn, profile)]
-                cells.append(f"{fmt(value)} (n={n})")
+                value, n, low, high = values[(vpn, profile)]
+                cells.append(f"{interval_text(value, low, high)} (n={n})")
             else:
                 cells.append("failed" if (vpn, profile) in failed else "–")
         body.append((vpn, *cells))
@@ -153,3 +158,90 @@ def failure_reasons(outcomes: pl.DataFrame) -> Table | None:
         for test, reason, count, vpns in grouped.iter_rows()
     )
     return Table(("count", "test", "reason", "VPNs"), body, text_columns=(1, 2, 3))
+
+
+def short(value: float | None) -> str:
+    """Three significant digits, never an exponent: 864, 86.4, 8.64, 0.864, 0.00864."""
+    if value is None:
+        return "–"
+    size = abs(value)
+    if size >= 100 or value == 0:
+        return f"{value:,.0f}"
+    if size >= 1:
+        return f"{value:.{3 - len(str(int(size)))}f}"
+    return f"{value:.3g}"
+
+
+def interval_text(value: float | None, low: float | None, high: float | None) -> str:
+    """``812 [798–826]``; just the value when there is no interval."""
+    if value is None:
+        return "–"
+    if low is None or high is None:
+        return short(value)
+    return f"{short(value)} [{short(low)}–{short(high)}]"
+
+
+def summary_table(rows: pl.DataFrame, busy: set[tuple[str, str]]) -> Table | None:
+    """The answer table: per profile, VPNs in rank order; each headline metric as value
+    [95 % CI] · % of the reference. ``busy`` (vpn, profile) cells are marked."""
+    if rows.is_empty():
+        return None
+    present = [h for h in HEADLINES if h.metric in set(rows["metric"])]
+    cells = {(r["profile"], r["vpn"], r["metric"]): r for r in rows.iter_rows(named=True)}
+    order = rows.select("profile", "rank", "vpn").unique(maintain_order=True)
+    body, classes = [], []
+    for profile, rank, vpn in order.iter_rows():
+        values = []
+        for headline in present:
+            cell = cells.get((profile, vpn, headline.metric))
+            if cell is None:
+                values.append("–")
+                continue
+            text = interval_text(cell["value"], cell["lo"], cell["hi"])
+            if cell["pct"] is not None and not is_reference(vpn):
+                text += f" · {cell['pct']:.0f} %"
+            values.append(text)
+        first = cells.get((profile, vpn, present[0].metric)) if present else None
+        n = str(first["n"]) if first is not None else "–"
+        label = f"{vpn} (busy host)" if (vpn, profile) in busy else vpn
+        body.append((profile, "–" if rank is None else str(rank), label, *values, n))
+        classes.append("reference" if is_reference(vpn) else "")
+    columns = ("profile", "rank", "VPN",
+               *(f"{h.label} {h.unit} ({'↑' if h.higher_is_better else '↓'})" for h in present),
+               f"n ({present[0].label})" if present else "n")
+    return Table(columns, tuple(body), tuple(classes), (0, 2))
+
+
+def busy_table(outcomes: pl.DataFrame, metrics: pl.DataFrame) -> Table | None:
+    """Cells measured on a busy host (outcomes column ``busy``), with ``host.busy_pct`` of
+    their VPN and profile where the metrics carry it; None when nothing is flagged."""
+    if "busy" not in outcomes.columns:
+        return None
+    flagged = outcomes.filter(pl.col("busy").fill_null(False))
+    if flagged.is_empty():
+        return None
+    share = {(v, p): x for v, p, x in metrics.filter(
+        pl.col("metric") == "host.busy_pct", pl.col("link") == ALL,
+        pl.col("test") == ALL).select("vpn", "profile", "value").iter_rows()}
+    cells = (flagged.group_by("vpn", "profile", "test")
+             .agg(pl.len().alias("attempts"), pl.col("link").unique().sort().alias("links")))
+    vpns = vpn_order(cells["vpn"].unique().to_list())
+    profiles = profile_order(cells["profile"].unique().to_list())
+    body = []
+    for vpn in vpns:
+        for profile in profiles:
+            for row in cells.filter(pl.col("vpn") == vpn, pl.col("profile") == profile).sort(
+                    "test").iter_rows(named=True):
+                pct = share.get((vpn, profile))
+                body.append((vpn, profile, row["test"], ", ".join(row["links"]),
+                             str(row["attempts"]), "–" if pct is None else f"{fmt(pct)} %"))
+    return Table(("VPN", "profile", "test", "links", "attempts flagged",
+                  "host.busy_pct (VPN, profile)"), tuple(body), text_columns=(0, 1, 2, 3))
+
+
+def busy_cells(outcomes: pl.DataFrame) -> set[tuple[str, str]]:
+    """(vpn, profile) with at least one attempt flagged busy; empty without the column."""
+    if "busy" not in outcomes.columns:
+        return set()
+    flagged = outcomes.filter(pl.col("busy").fill_null(False))
+    return set(zip(flagged["vpn"].to_list(), flagged["profile"].to_list(), strict=True))
