@@ -17,6 +17,7 @@ from harness.records.store import RunStore
 from harness.runner.plan import RunPlan
 from harness.runner.run import RunOptions, run_plan
 from harness.settings.loader import load_testbed, load_vpns
+from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
 from harness.vpns.registry import create_adapter
 from harness.workloads.parameters import (
@@ -33,8 +34,13 @@ from harness.workloads.rist import (
     RistWorkload,
     count_concealed_frames,
     decoded_frames,
+    ip_packet_bytes,
+    parse_link_mtu,
     parse_progress,
     parse_rist,
+    parse_route,
+    payload_for_mtu,
+    receiver_command,
     receiver_stats,
     sender_command,
 )
@@ -135,7 +141,8 @@ def test_analysis_values_use_catalogued_names_and_per_second_rates() -> None:
 @pytest.mark.parametrize("assignment", [
     "rist.port=8201", "rist.port=80", "rist.width_px=641", "rist.fps=0",
     "rist.bitrate_kbps=10", "rist.profile=advanced", "rist.preset=placebo",
-    "rist.buffer_ms=40000", "rist.idle_timeout_s=0",
+    "rist.buffer_ms=40000", "rist.idle_timeout_s=0", "rist.packet_bytes=1000",
+    "rist.packet_bytes=1504",
 ])
 def test_out_of_range_parameters_are_refused(assignment: str) -> None:
     with pytest.raises(ParameterError, match=assignment.split("=")[0].split(".")[1]):
@@ -152,6 +159,68 @@ def test_parameters_reach_the_sender_command() -> None:
     assert command[-1] == "rist://[fd00::2]:9000"
 
 
+def test_the_route_and_its_device_give_the_path_mtu() -> None:
+    """Captured ``ip -j route get`` / ``ip -j link show`` in a namespace whose tunnel-like
+    device has MTU 1280 (IPv4, IPv6, and a route with its own ``mtu lock 1200``)."""
+    assert parse_route(_fixture("route-get-ipv4.json")) == ("ygg0", None)
+    assert parse_route(_fixture("route-get-ipv6.json")) == ("ygg0", None)
+    assert parse_route(_fixture("route-get-mtu-lock.json")) == ("ygg0", 1200)
+    assert parse_route('[{"dev":"wg0","metrics":[{"mtu":["lock",1380]}]}]') == ("wg0", 1380)
+    assert parse_link_mtu(_fixture("link-show-1280.json")) == 1280
+    with pytest.raises(RistError, match="no route"):
+        parse_route("RTNETLINK answers: Network is unreachable\n")
+    with pytest.raises(RistError, match="no MTU"):
+        parse_link_mtu("[]")
+
+
+@pytest.mark.parametrize(("mtu", "ip_version", "profile", "payload"), [
+    (1500, 4, "main", 1316),   # internal: 7 TS packets, 1364-byte IP packets
+    (1400, 6, "main", 1316),   # mycelium: 1384 bytes still fit
+    (65535, 6, "main", 1316),  # yggdrasil's default tunnel: never more than 7
+    (1280, 6, "main", 1128),   # the IPv6 minimum MTU: 6 TS packets (1196 bytes)
+    (1280, 4, "main", 1128),
+    (1300, 4, "main", 1128),   # nebula's default: 1316 would need 1364
+    (1384, 6, "main", 1316),   # exactly fits
+    (1383, 6, "main", 1128),
+    (1376, 6, "simple", 1316),  # the simple profile has no GRE header
+    (255, 6, "main", 0),       # not even one TS packet (256 bytes needed)
+])
+def test_the_payload_is_the_most_ts_packets_the_path_mtu_carries(
+        mtu: int, ip_version: int, profile: str, payload: int) -> None:
+    assert payload_for_mtu(mtu, ip_version, profile) == payload
+    if payload:
+        assert ip_packet_bytes(payload, ip_version, profile) <= mtu
+        assert payload == 1316 or ip_packet_bytes(payload + 188, ip_version, profile) > mtu
+
+
+def test_the_receiver_listens_on_the_overlay_family_and_the_sender_uses_the_payload() -> None:
+    params = RistParams(port=9000)
+    assert "rist://@[::]:9000" in receiver_command(params, 6)
+    assert "rist://@0.0.0.0:9000" in receiver_command(params, 4)
+    command = sender_command("fd00::2", params, 1128)
+    assert command[command.index("-pkt_size") + 1] == "1128"
+    assert command[-1] == "rist://[fd00::2]:9000"
+
+
+def test_a_stream_that_never_reached_the_receiver_says_so_with_its_path() -> None:
+    """Captured over yggdrasil before the fix: ristreceiver listened on 0.0.0.0 only, the
+    IPv6 datagrams never reached it and the decoder found no stream."""
+    metrics = parse_rist(_fixture("ipv4-listener-sender-progress.txt"),
+                         _fixture("ipv4-listener-ristreceiver.log"),
+                         _fixture("ipv4-listener-decoder.txt"))
+    assert (metrics.frames_sent, metrics.frames_decoded, metrics.packets_received) == (75, 0, 0)
+    metrics = metrics.model_copy(update={"path_mtu_bytes": 1280, "ip_version": 6,
+                                         "payload_bytes": 1128})
+    problem = RistWorkload.problem(metrics, timed_out=False)
+    assert problem == ("no RIST data packet reached the receiver: the overlay did not carry "
+                       "the stream (IPv6, path MTU 1280, 1128-byte payload in 1196-byte "
+                       "packets)")
+    arrived = _parsed("baseline").model_copy(update={"frames_decoded": 0})
+    assert RistWorkload.problem(arrived, timed_out=False) == (
+        "the receiver got 675 RIST packets but decoded no frames")
+    assert RistWorkload.problem(_parsed("baseline"), timed_out=False) is None
+
+
 def test_a_host_without_the_tools_says_why() -> None:
     workload = RistWorkload()
     assert workload.unavailable_reason(FakeHost("lom", programs={"ffmpeg"})) == (
@@ -161,16 +230,19 @@ def test_a_host_without_the_tools_says_why() -> None:
 
 # -- real runs (root) ---------------------------------------------------------------------
 
-def _run(tmp_path: Path, vpns: list[str], profile: str) -> list[ResultRecord]:
+def _run(tmp_path: Path, vpns: list[str], profile: str,
+         settings: dict[str, VpnSettings] | None = None,
+         assignments: tuple[str, ...] = ()) -> list[ResultRecord]:
     params = apply_shared(default_parameters(["rist"]), {"duration": 3},
                           lambda key, value: f"test {key}={value}")
+    params = apply_assignments(params, list(assignments))
     plan = RunPlan(hosts=load_testbed().hosts, vpns=vpns, profiles=[profile], tests=["rist"],
                    parameters=params)
 
     def factory() -> contextlib.AbstractContextManager[Testbed]:
         return local_factory()
 
-    run_dir = run_plan(plan, load_vpns(), factory,
+    run_dir = run_plan(plan, settings or load_vpns(), factory,
                        RunOptions(out_dir=tmp_path, live_progress=False))
     return RunStore.open_existing(run_dir).load_records()
 
