@@ -271,6 +271,8 @@ def test_a_short_stream_over_internal_and_wireguard(tmp_path: Path) -> None:
         assert metrics.quality_pct is not None and 0 <= metrics.quality_pct <= 100
         assert 0 <= metrics.frames_decoded_pct <= 100
         assert metrics.packets_received > 0 and metrics.encoder_speed is not None
+        # IPv4 with a 1500 (internal) or 1420 (wireguard) MTU: the full 7 TS packets fit
+        assert (metrics.ip_version, metrics.payload_bytes) == (4, 1316)
 
 
 @pytest.mark.root
@@ -286,3 +288,26 @@ def test_a_stream_under_loss_reports_librist_packet_figures(tmp_path: Path) -> N
         assert metrics.quality_pct is not None and 0 <= metrics.quality_pct <= 100
     # the profile drops packets, so librist must have asked for some again
     assert sum(m.retransmit_requests for m in measured) > 0
+
+
+@pytest.mark.root
+@pytest.mark.slow
+def test_a_short_stream_over_yggdrasil_ipv6_at_mtu_1280(tmp_path: Path) -> None:
+    """Regression: over an IPv6 overlay the receiver listened on 0.0.0.0 and decoded nothing.
+    Yggdrasil with its tunnel at the IPv6 minimum MTU 1280: every link streams, over IPv6,
+    in packets of 6 TS packets that fit the path unfragmented."""
+    _require_tools()
+    settings = load_vpns()
+    if create_adapter(settings["yggdrasil"]).unavailable_reason(LocalMachine()):
+        pytest.skip("yggdrasil not runnable here")
+    settings["yggdrasil"] = settings["yggdrasil"].model_copy(update={"mtu": 1280})
+    records = _run(tmp_path, ["yggdrasil"], "baseline", settings)
+    assert len(records) == 3
+    assert all(r.status is Status.OK for r in records), [(r.link, r.error) for r in records]
+    for record in records:
+        metrics = metrics_as(record, RistMetrics)
+        assert metrics is not None
+        assert (metrics.ip_version, metrics.path_mtu_bytes, metrics.payload_bytes) == (
+            6, 1280, 1128)
+        assert 0 < metrics.frames_decoded <= metrics.frames_sent
+        assert metrics.packets_received > 0
