@@ -63,6 +63,9 @@ UDP_HEADER_BYTES = 8
 IP_HEADER_BYTES = {4: 20, 6: 40}
 #: Seconds beyond buffer and idle timeout the decoder may take to end after the sender.
 DRAIN_S = 5.0
+#: Seconds a link takes beyond stream, buffer and idle timeout (start of the receiver and
+#: decoder, the encoder's start, teardown): measured 1.6-2 s here, for the estimate.
+OVERHEAD_S = 2.0
 MBIT = 1e6
 
 
@@ -571,7 +574,7 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
             measurement.log_tails[f"{source.name}/ffmpeg-sender"] = _tail(sender_stderr)
 
     def nominal_duration_s(self, params: RistParams, links: int) -> float:
-        return (params.duration_s + params.buffer_ms / 1000 + SETUP_S
+        return (params.duration_s + params.buffer_ms / 1000 + OVERHEAD_S
                 + params.idle_timeout_s) * links
 
     def analysis_values(self, metrics: RistMetrics) -> dict[str, float | None]:
