@@ -562,8 +562,9 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
         if metrics.packets_received == 0:
             return (f"no RIST data packet reached the receiver: the overlay did not carry "
                     f"the stream{path}")
-        return (f"the receiver got {metrics.packets_received} RIST packets but decoded no "
-                f"frames{path}")
+        return (f"the receiver got {metrics.packets_received} RIST packets "
+                f"({metrics.packets_dropped} dropped, {metrics.packets_lost} lost) but decoded "
+                f"no frames{path}")
 
     @staticmethod
     def _tails(measurement: Measurement, target: Host, receiver: str, decoder: str,

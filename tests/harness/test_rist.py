@@ -217,7 +217,7 @@ def test_a_stream_that_never_reached_the_receiver_says_so_with_its_path() -> Non
                        "packets)")
     arrived = _parsed("baseline").model_copy(update={"frames_decoded": 0})
     assert RistWorkload.problem(arrived, timed_out=False) == (
-        "the receiver got 675 RIST packets but decoded no frames")
+        "the receiver got 675 RIST packets (0 dropped, 0 lost) but decoded no frames")
     assert RistWorkload.problem(_parsed("baseline"), timed_out=False) is None
 
 
