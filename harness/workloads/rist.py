@@ -337,7 +337,7 @@ def parse_route(text: str) -> tuple[str, int | None]:
     mtu: int | None = None
     for metric in route.get("metrics") or []:
         value = metric.get("mtu") if isinstance(metric, dict) else None
-        if isinstance(value, list):  # `mtu lock 1200` may be printed as ["lock", 1200]
+        if isinstance(value, list):  # tolerated: a list form such as ["lock", 1200]
             value = next((v for v in value if isinstance(v, int)), None)
         if isinstance(value, int) and value > 0:
             mtu = value
