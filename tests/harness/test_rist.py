@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from analysis.catalogue import is_known_metric
-from harness.hosts.fake import FakeHost
+from harness.hosts.fake import FakeHost, Reply, Rules
 from harness.hosts.local import LocalMachine
 from harness.records.models import ResultRecord, Status
 from harness.records.store import RunStore
@@ -191,6 +191,25 @@ def test_the_payload_is_the_most_ts_packets_the_path_mtu_carries(
     if payload:
         assert ip_packet_bytes(payload, ip_version, profile) <= mtu
         assert payload == 1316 or ip_packet_bytes(payload + 188, ip_version, profile) > mtu
+
+
+def test_the_path_mtu_is_the_route_s_own_or_its_device_s() -> None:
+    """The commands' captured output through a fake host: a locked route MTU wins, without
+    one the device's MTU counts, and no route is an error naming the kernel's answer."""
+    rules = (Rules()
+             .on("ip", "-j", "route", "get", "10.8.0.5",
+                 reply=Reply(stdout=_fixture("route-get-mtu-lock.json")))
+             .on("ip", "-j", "route", "get", "204:30ee:1f30:49df:c977:b2e:be63:b91e",
+                 reply=Reply(stdout=_fixture("route-get-ipv6.json")))
+             .on("ip", "-j", "route", "get", "192.168.77.1",
+                 reply=Reply(returncode=2, stderr="RTNETLINK answers: Network is unreachable\n"))
+             .on("ip", "-j", "link", "show", "dev", "ygg0",
+                 reply=Reply(stdout=_fixture("link-show-1280.json"))))
+    host = FakeHost("lom", rules)
+    assert RistWorkload.path_mtu(host, "10.8.0.5") == 1200
+    assert RistWorkload.path_mtu(host, "204:30ee:1f30:49df:c977:b2e:be63:b91e") == 1280
+    with pytest.raises(RistError, match="Network is unreachable"):
+        RistWorkload.path_mtu(host, "192.168.77.1")
 
 
 def test_the_receiver_listens_on_the_overlay_family_and_the_sender_uses_the_payload() -> None:
