@@ -238,7 +238,9 @@ def receiver_stats(text: str) -> list[dict[str, object]]:
 def _interval(instant: Mapping[str, object]) -> RistInterval | None:
     """The interval's figures, or None when the flow carried nothing in it. (librist 0.2.7
     reports a bogus ``lost`` of 65535 - received when a flow ends: in such an interval
-    nothing was received or missing, so it is left out with the idle ones.)"""
+    nothing was received or missing, so it is left out with the idle ones. Under heavy
+    reordering it also reports 131071 or 131073 in intervals with data: see
+    :func:`bound_losses`.)"""
     stats = instant.get("stats")
     if not isinstance(stats, dict):
         return None
@@ -249,17 +251,34 @@ def _interval(instant: Mapping[str, object]) -> RistInterval | None:
     rtts = [float(peer["stats"]["avg_rtt"]) for peer in peers or []
             if isinstance(peer, dict) and float(peer.get("stats", {}).get("avg_rtt", 0)) > 0
             ] if isinstance(peers, list) else []
+    recovered, lost = int(stats.get("recovered_total", 0)), int(stats.get("lost", 0))
     return RistInterval(
         quality_pct=float(stats.get("quality", 100.0)),
         received=received,
         missing=missing,
-        recovered=int(stats.get("recovered_total", 0)),
-        lost=int(stats.get("lost", 0)),
+        recovered=recovered,
+        lost=lost,
         retries=int(stats.get("retries", 0)),
         dropped=int(stats.get("dropped_late", 0)) + int(stats.get("dropped_full", 0)),
         bitrate_bps=float(stats.get("bitrate", 0.0)),
         rtt_ms=sum(rtts) / len(rtts) if rtts else None,
     )
+
+
+def bound_losses(intervals: list[RistInterval]) -> list[RistInterval]:
+    """The intervals with each ``lost`` cut to what can have been lost by then: the packets
+    that went missing so far, less those recovered and those already counted lost. (librist
+    0.2.7 under heavy reordering reports ``lost`` of 131071 or 131073 in an interval that
+    missed one or sixteen packets: a counter artifact, not a loss.)"""
+    bounded: list[RistInterval] = []
+    unrecovered = 0
+    for interval in intervals:
+        unrecovered += interval.missing - interval.recovered
+        lost = min(interval.lost, max(0, unrecovered))
+        unrecovered -= lost
+        bounded.append(interval if lost == interval.lost
+                       else interval.model_copy(update={"lost": lost}))
+    return bounded
 
 
 def _pct(part: int, whole: int) -> float:
@@ -279,7 +298,8 @@ def parse_rist(sender: str, receiver: str, decoder: str,
     frames_decoded = decoded_frames(decoder)
     concealed = min(count_concealed_frames(decoder), frames_decoded)
     speed = _number(sent.get("speed"))
-    intervals = [i for i in map(_interval, receiver_stats(receiver)) if i is not None]
+    intervals = bound_losses([i for i in map(_interval, receiver_stats(receiver))
+                              if i is not None])
     qualities = [i.quality_pct for i in intervals]
     return RistMetrics(
         frames_sent=frames_sent,

@@ -88,6 +88,17 @@ def test_a_lossy_stream_shows_retransmissions_and_what_the_decoder_lost() -> Non
     assert metrics.quality_min_pct == 98.61
 
 
+def test_wrapped_loss_counters_are_bounded_by_what_went_missing() -> None:
+    """Captured over Hyprspace under `high`: librist reported lost=131073 in an interval that
+    missed one packet (recovered) and lost=131071 in the last one, which missed 16 and
+    recovered none; at most those 16 can be lost."""
+    metrics = _parsed("wrapped-lost")
+    assert [i.lost for i in metrics.intervals] == [0, 0, 0, 16]
+    assert metrics.packets_lost == 16
+    assert metrics.packets_recovered == 15
+    assert (metrics.frames_sent, metrics.frames_decoded) == (75, 75)
+
+
 def test_receiver_stats_are_read_from_the_json_log_lines_only() -> None:
     instants = receiver_stats(_fixture("medium-ristreceiver.log"))
     assert len(instants) == 9  # one per second, idle ones included
