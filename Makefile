@@ -15,9 +15,9 @@ RESULTS ?= results
 # workload with short settings (the defaults of `vpn-bench run` are 30 s, 100 pings, a
 # 100-path closure): 2 s per iperf3/QUIC test, 3 s of RIST video (under `high` a shorter
 # stream often loses its only keyframe), 15 pings 0.1 s apart, 3 QUIC handshakes, one copy
-# of a 5-path, 1 MB Nix closure per link. Estimated ~24 min of measuring for 11 VPNs x 2
-# profiles on this 2-core machine (room left for `reconnect`);
-# the estimate behind these numbers: docs/notes/bench-timing.md.
+# of a 5-path, 1 MB Nix closure per link. Estimated ~23 min of measuring for 11 VPNs x 2
+# profiles on this 2-core machine; measured 28 min, 6 of them timeouts and retries of the
+# cells that fail under `high` (Hyprspace, Mycelium): docs/notes/bench-timing.md.
 BENCH_ARGS ?= --profile baseline,high --duration 2 --ping-count 15 --ping-interval 0.1 \
   --param quic.connections_count=3 \
   --param nix_cache.paths_count=5 --param nix_cache.total_size_mb=1 \
