@@ -6,6 +6,13 @@ to the target's overlay address. On the target, ``ristreceiver`` takes the RIST 
 librist's JSON statistics every ``stats_interval_ms``) and hands the recovered stream over
 loopback UDP to a second ffmpeg that decodes every frame into the null muxer.
 
+The RIST packets are sized to the link: the source asks its kernel for the path MTU towards
+the target (``ip route get``: the route's ``mtu`` metric, else its device's MTU) and puts as
+many 188-byte TS packets in each RIST packet as fit unfragmented after the IP, UDP and RIST
+headers (at most 7, the usual 1316 bytes). Overlays of MTU 1280 thus get 6 TS packets; the
+record keeps path MTU, IP version and payload. The receiver listens on the target address's
+family (``[::]`` for an IPv6 overlay, which ``0.0.0.0`` would never receive).
+
 What is measured is the network, not the encoder: frames decoded on the target against frames
 the sender encoded, librist's packet statistics (lost, recovered, retransmission requests) and
 its per-interval link quality. The sender's speed is kept too: an encoder below real time
@@ -45,10 +52,20 @@ from harness.workloads.iperf import MAX_DURATION_S
 REAL_TIME_SPEED = 0.95
 #: Seconds to start the receiver side, the sender's encoder, and to drain after the stream.
 SETUP_S = 4.0
-#: MPEG-TS payload per RIST packet: 7 transport-stream packets of 188 bytes.
-PACKET_BYTES = 1316
+#: Size of one MPEG transport-stream packet; a RIST payload is a whole number of them.
+TS_PACKET_BYTES = 188
+#: Largest MPEG-TS payload per RIST packet: 7 TS packets (the usual 1316 bytes, as over UDP).
+PACKET_BYTES = 7 * TS_PACKET_BYTES
+#: Bytes librist puts before the payload in a UDP datagram, per profile (measured on
+#: librist 0.2.7: simple = RTP 12; main = GRE-over-UDP 8 + RTP 12).
+RIST_HEADER_BYTES = {"simple": 12, "main": 20}
+UDP_HEADER_BYTES = 8
+IP_HEADER_BYTES = {4: 20, 6: 40}
 #: Seconds beyond buffer and idle timeout the decoder may take to end after the sender.
 DRAIN_S = 5.0
+#: Seconds a link takes beyond stream, buffer and idle timeout (start of the receiver and
+#: decoder, the encoder's start, teardown): measured 1.6-2 s here, for the estimate.
+OVERHEAD_S = 2.0
 MBIT = 1e6
 
 
@@ -85,6 +102,10 @@ class RistParams(WorkloadParams):
         "buffer_ms: also how long it waits for the first packet).", ge=1, le=60)
     stats_interval_ms: int = parameter(1000, "Interval of librist's receiver statistics, ms.",
                                        ge=100, le=10_000)
+    packet_bytes: int = parameter(
+        0, "MPEG-TS payload per RIST packet in bytes, a multiple of 188; 0: the most the "
+        "link's path MTU carries unfragmented (at most 1316).", ge=0, le=PACKET_BYTES,
+        multiple_of=TS_PACKET_BYTES)
 
 
 class RistInterval(Strict):
@@ -141,6 +162,11 @@ class RistMetrics(WorkloadMetrics):
     #: True when the encoder fell below real time (speed < 0.95): fewer frames than planned.
     encoder_below_real_time: bool
     sender_bitrate_kbps: float | None = None
+    #: The path the stream took: MTU towards the target (None: not known), IP version, and
+    #: the MPEG-TS payload per RIST packet chosen for it.
+    path_mtu_bytes: int | None = None
+    ip_version: int | None = None
+    payload_bytes: int | None = None
     intervals: list[RistInterval] = Field(default_factory=list)
 
 
@@ -212,7 +238,9 @@ def receiver_stats(text: str) -> list[dict[str, object]]:
 def _interval(instant: Mapping[str, object]) -> RistInterval | None:
     """The interval's figures, or None when the flow carried nothing in it. (librist 0.2.7
     reports a bogus ``lost`` of 65535 - received when a flow ends: in such an interval
-    nothing was received or missing, so it is left out with the idle ones.)"""
+    nothing was received or missing, so it is left out with the idle ones. Under heavy
+    reordering it also reports 131071 or 131073 in intervals with data: see
+    :func:`bound_losses`.)"""
     stats = instant.get("stats")
     if not isinstance(stats, dict):
         return None
@@ -223,17 +251,34 @@ def _interval(instant: Mapping[str, object]) -> RistInterval | None:
     rtts = [float(peer["stats"]["avg_rtt"]) for peer in peers or []
             if isinstance(peer, dict) and float(peer.get("stats", {}).get("avg_rtt", 0)) > 0
             ] if isinstance(peers, list) else []
+    recovered, lost = int(stats.get("recovered_total", 0)), int(stats.get("lost", 0))
     return RistInterval(
         quality_pct=float(stats.get("quality", 100.0)),
         received=received,
         missing=missing,
-        recovered=int(stats.get("recovered_total", 0)),
-        lost=int(stats.get("lost", 0)),
+        recovered=recovered,
+        lost=lost,
         retries=int(stats.get("retries", 0)),
         dropped=int(stats.get("dropped_late", 0)) + int(stats.get("dropped_full", 0)),
         bitrate_bps=float(stats.get("bitrate", 0.0)),
         rtt_ms=sum(rtts) / len(rtts) if rtts else None,
     )
+
+
+def bound_losses(intervals: list[RistInterval]) -> list[RistInterval]:
+    """The intervals with each ``lost`` cut to what can have been lost by then: the packets
+    that went missing so far, less those recovered and those already counted lost. (librist
+    0.2.7 under heavy reordering reports ``lost`` of 131071 or 131073 in an interval that
+    missed one or sixteen packets: a counter artifact, not a loss.)"""
+    bounded: list[RistInterval] = []
+    unrecovered = 0
+    for interval in intervals:
+        unrecovered += interval.missing - interval.recovered
+        lost = min(interval.lost, max(0, unrecovered))
+        unrecovered -= lost
+        bounded.append(interval if lost == interval.lost
+                       else interval.model_copy(update={"lost": lost}))
+    return bounded
 
 
 def _pct(part: int, whole: int) -> float:
@@ -253,7 +298,8 @@ def parse_rist(sender: str, receiver: str, decoder: str,
     frames_decoded = decoded_frames(decoder)
     concealed = min(count_concealed_frames(decoder), frames_decoded)
     speed = _number(sent.get("speed"))
-    intervals = [i for i in map(_interval, receiver_stats(receiver)) if i is not None]
+    intervals = bound_losses([i for i in map(_interval, receiver_stats(receiver))
+                              if i is not None])
     qualities = [i.quality_pct for i in intervals]
     return RistMetrics(
         frames_sent=frames_sent,
@@ -278,10 +324,77 @@ def parse_rist(sender: str, receiver: str, decoder: str,
     )
 
 
+# -- the path: MTU and payload size (pure) ----------------------------------------------
+
+def ip_version_of(address: str) -> int:
+    """4 or 6: the family of an overlay address (IPv6 literals contain a colon)."""
+    return 6 if ":" in address else 4
+
+
+def ip_packet_bytes(payload_bytes: int, ip_version: int, profile: str) -> int:
+    """Size of the IP packet carrying one RIST packet of ``payload_bytes``."""
+    return (payload_bytes + RIST_HEADER_BYTES[profile] + UDP_HEADER_BYTES
+            + IP_HEADER_BYTES[ip_version])
+
+
+def payload_for_mtu(path_mtu: int, ip_version: int, profile: str) -> int:
+    """The largest whole number of TS packets (at most 7) whose RIST packet fits ``path_mtu``
+    unfragmented, in bytes; 0 when not even one does."""
+    room = path_mtu - ip_packet_bytes(0, ip_version, profile)
+    return max(0, min(PACKET_BYTES, room // TS_PACKET_BYTES * TS_PACKET_BYTES))
+
+
+def parse_route(text: str) -> tuple[str, int | None]:
+    """Device and route MTU (None without one) of ``ip -j route get`` output; RistError when
+    the output names no device."""
+    try:
+        routes = json.loads(text)
+    except json.JSONDecodeError:
+        routes = None
+    route = routes[0] if isinstance(routes, list) and routes else None
+    if not isinstance(route, dict) or not isinstance(route.get("dev"), str):
+        raise RistError(f"ip route get printed no route: {text.strip()[:200]!r}")
+    mtu: int | None = None
+    for metric in route.get("metrics") or []:
+        value = metric.get("mtu") if isinstance(metric, dict) else None
+        if isinstance(value, list):  # tolerated: a list form such as ["lock", 1200]
+            value = next((v for v in value if isinstance(v, int)), None)
+        if isinstance(value, int) and value > 0:
+            mtu = value
+    return route["dev"], mtu
+
+
+def parse_link_mtu(text: str) -> int:
+    """The MTU of ``ip -j link show dev X`` output; RistError when there is none."""
+    try:
+        links = json.loads(text)
+    except json.JSONDecodeError:
+        links = None
+    link = links[0] if isinstance(links, list) and links else None
+    mtu = link.get("mtu") if isinstance(link, dict) else None
+    if not isinstance(mtu, int) or mtu <= 0:
+        raise RistError(f"ip link show printed no MTU: {text.strip()[:200]!r}")
+    return mtu
+
+
+def describe_path(metrics: RistMetrics, profile: str) -> str:
+    """``IPv6, path MTU 1280, 1128-byte payload in 1196-byte packets`` for reasons."""
+    parts = [f"IPv{metrics.ip_version}"] if metrics.ip_version else []
+    if metrics.path_mtu_bytes:
+        parts.append(f"path MTU {metrics.path_mtu_bytes}")
+    if metrics.payload_bytes and metrics.ip_version:
+        parts.append(f"{metrics.payload_bytes}-byte payload in "
+                     f"{ip_packet_bytes(metrics.payload_bytes, metrics.ip_version, profile)}"
+                     "-byte packets")
+    return ", ".join(parts)
+
+
 # -- commands ---------------------------------------------------------------------------
 
-def sender_command(address: str, params: RistParams) -> list[str]:
-    """ffmpeg on the source: test pattern, encoded in real time (-re), MPEG-TS over RIST."""
+def sender_command(address: str, params: RistParams,
+                   payload_bytes: int = PACKET_BYTES) -> list[str]:
+    """ffmpeg on the source: test pattern, encoded in real time (-re), MPEG-TS over RIST in
+    packets of ``payload_bytes``."""
     rate = f"{params.bitrate_kbps}k"
     host = f"[{address}]" if ":" in address else address
     return [
@@ -294,18 +407,21 @@ def sender_command(address: str, params: RistParams) -> list[str]:
         "-g", str(params.keyframe_interval_s * params.fps), "-pix_fmt", "yuv420p",
         "-progress", "pipe:1", "-stats_period", "1",
         "-f", "mpegts", "-rist_profile", params.profile,
-        "-buffer_size", str(params.buffer_ms), "-pkt_size", str(PACKET_BYTES),
+        "-buffer_size", str(params.buffer_ms), "-pkt_size", str(payload_bytes),
         f"rist://{host}:{params.port}",
     ]
 
 
-def receiver_command(params: RistParams) -> list[str]:
-    """ristreceiver on the target: the RIST flow in, the recovered stream out over loopback."""
+def receiver_command(params: RistParams, ip_version: int = 4) -> list[str]:
+    """ristreceiver on the target: the RIST flow in (listening on the overlay address's
+    family: an IPv4 socket never sees IPv6 datagrams), the recovered stream out over
+    loopback."""
     profile = {"simple": "0", "main": "1"}[params.profile]
+    listen = "[::]" if ip_version == 6 else "0.0.0.0"
     return [
         "ristreceiver", "-p", profile, "-S", str(params.stats_interval_ms), "-v", "6",
         "-b", str(params.buffer_ms),
-        "-i", f"rist://@0.0.0.0:{params.port}",
+        "-i", f"rist://@{listen}:{params.port}",
         "-o", f"udp://127.0.0.1:{params.local_port}",
     ]
 
@@ -354,14 +470,34 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
         """One stream source -> target; every failure is a measurement with its reason."""
         params = ctx.params
         source, target = ctx.testbed.host(link.source), ctx.testbed.host(link.target)
-        command = sender_command(ctx.addresses[link.target], params)
+        address = ctx.addresses[link.target]
+        ip_version = ip_version_of(address)
         started = now()
         for host in (source, target):
             reason = self.unavailable_reason(host)
             if reason:
-                return Measurement(link, Status.FAILED, started, now(), command=command,
+                return Measurement(link, Status.FAILED, started, now(),
+                                   command=sender_command(address, params),
                                    error=f"rist not runnable on {host.name}: {reason}")
-        receiver = target.start(receiver_command(params), name=f"ristreceiver-{link.target}")
+        try:
+            path_mtu = self.path_mtu(source, address)
+        except RistError as error:
+            return Measurement(link, Status.FAILED, started, now(),
+                               command=sender_command(address, params),
+                               error=f"no path from {source.name} to {address}: {error}")
+        payload = params.packet_bytes or payload_for_mtu(path_mtu, ip_version, params.profile)
+        command = sender_command(address, params, payload or PACKET_BYTES)
+        if payload == 0:
+            return Measurement(
+                link, Status.FAILED, started, now(), command=command,
+                error=f"path MTU {path_mtu} too small for one {TS_PACKET_BYTES}-byte TS packet "
+                f"per RIST packet ({ip_packet_bytes(TS_PACKET_BYTES, ip_version, params.profile)}"
+                f" bytes over IPv{ip_version})")
+        # a name of its own per attempt: a host appends a name's output to one log, and a
+        # retry must not count the failed attempt's statistics and frames again
+        attempt = f"{link.target}-{started:%H%M%S%f}"
+        receiver = target.start(receiver_command(params, ip_version),
+                                name=f"ristreceiver-{attempt}")
         decoder: Process | None = None
         try:
             try:
@@ -374,7 +510,7 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
                                           command=command, error=str(error))
                 self._tails(measurement, target, receiver.output(), "", "")
                 return measurement
-            decoder = target.start(decoder_command(params), name=f"rist-decoder-{link.target}")
+            decoder = target.start(decoder_command(params), name=f"rist-decoder-{attempt}")
             result = source.run(command, timeout=max(ctx.timeout_s - SETUP_S, 5.0))
             # the decoder ends by itself once the stream has been idle for idle_timeout_s
             # (a clean end of input: demuxer and decoder flushed, every frame counted)
@@ -392,15 +528,18 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
                                   raw_output=_raw(result.stdout, receiver_text, decoder_text))
         try:
             metrics = parse_rist(result.stdout, receiver_text, decoder_text,
-                                 params.stats_interval_ms)
+                                 params.stats_interval_ms).model_copy(update={
+                                     "path_mtu_bytes": path_mtu, "ip_version": ip_version,
+                                     "payload_bytes": payload})
         except RistError as error:
             metrics = None
             measurement.status = Status.TIMEOUT if result.timed_out else Status.FAILED
             measurement.error = f"sender: {error}" + (
-                f" ({result.describe()})" if not result.ok else "")
+                f" ({result.describe()})" if not result.ok else "") + (
+                f" (IPv{ip_version}, path MTU {path_mtu}, {payload}-byte payload)")
         if metrics is not None:
             measurement.metrics = metrics
-            problem = self.problem(metrics, result.timed_out)
+            problem = self.problem(metrics, result.timed_out, params.profile)
             if problem:
                 measurement.status = Status.TIMEOUT if result.timed_out else Status.FAILED
                 measurement.error = problem
@@ -414,15 +553,38 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
         return measurement
 
     @staticmethod
-    def problem(metrics: RistMetrics, timed_out: bool) -> str | None:
-        """Why a parsed stream is not a measurement (None when it is)."""
+    def path_mtu(host: Host, address: str) -> int:
+        """The MTU of ``host``'s route to ``address``: the route's own ``mtu`` (a learnt
+        path MTU or a locked one) where it has one, else its device's; RistError when the
+        kernel has no route."""
+        route = host.run(["ip", "-j", "route", "get", address], timeout=10)
+        if not route.ok:
+            raise RistError(_tail(route.stderr or route.stdout, 1) or route.describe())
+        device, mtu = parse_route(route.stdout)
+        link = host.run(["ip", "-j", "link", "show", "dev", device], timeout=10)
+        if not link.ok:
+            raise RistError(_tail(link.stderr or link.stdout, 1) or link.describe())
+        device_mtu = parse_link_mtu(link.stdout)
+        return device_mtu if mtu is None else min(mtu, device_mtu)
+
+    @staticmethod
+    def problem(metrics: RistMetrics, timed_out: bool, profile: str = "main") -> str | None:
+        """Why a parsed stream is not a measurement (None when it is), naming where the
+        stream stopped: at the network (no RIST packet arrived) or at the decoder."""
         if timed_out:
             return "the sender did not finish in time"
         if metrics.frames_sent == 0:
             return "the sender encoded no frames"
-        if metrics.frames_decoded == 0:
-            return "the receiver decoded no frames"
-        return None
+        if metrics.frames_decoded > 0:
+            return None
+        path = describe_path(metrics, profile)
+        path = f" ({path})" if path else ""
+        if metrics.packets_received == 0:
+            return (f"no RIST data packet reached the receiver: the overlay did not carry "
+                    f"the stream{path}")
+        return (f"the receiver got {metrics.packets_received} RIST packets "
+                f"({metrics.packets_dropped} dropped, {metrics.packets_lost} lost) but decoded "
+                f"no frames{path}")
 
     @staticmethod
     def _tails(measurement: Measurement, target: Host, receiver: str, decoder: str,
@@ -433,7 +595,7 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
             measurement.log_tails[f"{source.name}/ffmpeg-sender"] = _tail(sender_stderr)
 
     def nominal_duration_s(self, params: RistParams, links: int) -> float:
-        return (params.duration_s + params.buffer_ms / 1000 + SETUP_S
+        return (params.duration_s + params.buffer_ms / 1000 + OVERHEAD_S
                 + params.idle_timeout_s) * links
 
     def analysis_values(self, metrics: RistMetrics) -> dict[str, float | None]:

@@ -58,6 +58,7 @@ QUIC_OK = (FIXTURES / "quic" / "veth_ok.json").read_text()
 RIST_SENDER = (FIXTURES / "rist" / "baseline-sender-progress.txt").read_text()
 RIST_RECEIVER = (FIXTURES / "rist" / "baseline-ristreceiver.log").read_text()
 RIST_DECODER = (FIXTURES / "rist" / "baseline-decoder.txt").read_text()
+RIST_ROUTE = (FIXTURES / "rist" / "route-get-ipv4.json").read_text()
 #: What iperf3 prints when its peer vanishes mid-test (the refused document, other error).
 TCP_PEER_GONE = json.dumps({**json.loads(TCP_REFUSED),
                             "error": "control socket has closed unexpectedly"})
@@ -159,6 +160,7 @@ def healthy() -> Rules:
             .on("ffmpeg", reply=Reply(stdout=RIST_SENDER))
             .on("ss", "-Huln", reply=Reply(stdout="UNCONN 0 0 *:4433 *:*\n"))
             .on("ip", "-j", "link", "show", reply=Reply(stdout=IP_LINKS))
+            .on("ip", "-j", "route", "get", reply=Reply(stdout=RIST_ROUTE))
             .on("fakevpnd", "--version", reply=Reply(stdout="fakevpnd 1.2.3\n")))
 
 
