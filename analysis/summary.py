@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.catalogue import ALL
+from analysis.intervals import shown_interval
 from analysis.ordering import REFERENCE_VPN, profile_order, vpn_order
 
 
@@ -41,16 +42,6 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(SUMMARY_SCHEMA)
 
 
-def _interval(frame: pl.DataFrame) -> list[pl.Expr]:
-    """``lo``/``hi`` from the CI columns; every headline metric is non-negative, so a t
-    interval's lower bound below zero is shown as 0 (as the figures draw it)."""
-    if "ci_low" in frame.columns and "ci_high" in frame.columns:
-        return [pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
-                pl.col("ci_high").alias("hi")]
-    return [pl.lit(None, dtype=pl.Float64).alias("lo"), pl.lit(None, dtype=pl.Float64)
-            .alias("hi")]
-
-
 def headline_rows(metrics: pl.DataFrame) -> pl.DataFrame:
     """Long table (SUMMARY_COLUMNS): one row per profile, VPN and headline metric.
 
@@ -63,7 +54,7 @@ def headline_rows(metrics: pl.DataFrame) -> pl.DataFrame:
         pl.col("metric").is_in(names), pl.col("link") == ALL, pl.col("vpn") != ALL,
         pl.col("profile") != ALL, pl.col("value").is_not_null(),
     )
-    rows = rows.select("profile", "vpn", "metric", "value", *_interval(rows), "n")
+    rows = rows.select("profile", "vpn", "metric", "value", *shown_interval(rows), "n")
     if rows.is_empty():
         return pl.DataFrame(schema=SUMMARY_SCHEMA)
     reference = rows.filter(_IS_REFERENCE)
