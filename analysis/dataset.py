@@ -92,7 +92,8 @@ class DatasetBuilder:
     """Collects rows as plain tuples and turns them into typed frames once at the end."""
 
     observations: list[tuple[str, str, str, str, str, str, float]] = field(default_factory=list)
-    outcomes: list[tuple[str, str, str, str, str, bool, str, str | None, str, bool]] = field(
+    outcomes: list[tuple[str, str, str, str, str, bool, str, str | None, str,
+                         bool | None]] = field(
         default_factory=list
     )
     phases: list[tuple[str | None, str | None, str, float]] = field(default_factory=list)
