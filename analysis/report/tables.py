@@ -181,7 +181,8 @@ def interval_text(value: float | None, low: float | None, high: float | None) ->
 
 def summary_table(rows: pl.DataFrame, busy: set[tuple[str, str]]) -> Table | None:
     """The answer table: per profile, VPNs in rank order; each headline metric as value
-    [95 % CI] · % of the reference. ``busy`` (vpn, profile) cells are marked."""
+    [95 % CI], throughputs also · % of the reference's. ``busy`` (vpn, profile) cells
+    are marked."""
     if rows.is_empty():
         return None
     present = [h for h in HEADLINES if h.metric in set(rows["metric"])]
