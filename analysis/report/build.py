@@ -89,7 +89,7 @@ def _above_reference_note(cells: list[AboveReference]) -> str:
     """One caveat for every throughput above 100 % of the reference."""
     listed = ", ".join(f"{c.vpn} {c.label} {c.pct:.0f} % ({c.profile})" for c in cells)
     return (f"Above the reference: {listed}. A VPN cannot outrun the bare network; the "
-            "reference itself was measured lower under this profile. See n and the "
+            "reference itself was measured lower in that profile. See n and the "
             "intervals before reading this as a gain.")
 
 
