@@ -57,16 +57,19 @@ def _sum_metrics() -> list[str]:
 
 def aggregate(observations: pl.DataFrame) -> pl.DataFrame:
     """Metric rows (without ``unit``) for every (vpn, profile, test, metric, link)."""
-    lazy = observations.lazy()
+    # Eagerly sorted by keys and value, and every group_by keeps that order: the float
+    # means/variances feeding the intervals then add in one fixed order (a lazy sort or a
+    # group_by without maintain_order let the last bit vary from run to run).
+    lazy = observations.sort([*KEYS, "link", "sample", "value"], nulls_last=True).lazy()
     is_sum = pl.col("metric").is_in(_sum_metrics())
     per_link_obs = lazy.filter(pl.col("link") != ALL)
 
-    per_link = per_link_obs.group_by([*KEYS, "link"]).agg(
+    per_link = per_link_obs.group_by([*KEYS, "link"], maintain_order=True).agg(
         pl.col("value").mean().alias("value"), pl.len().alias("n"), *spread("value")
     ).with_columns(sample_mean_interval(pl.col("stddev"), pl.col("n")))
     direct_all = (
         lazy.filter(pl.col("link") == ALL)
-        .group_by(KEYS)
+        .group_by(KEYS, maintain_order=True)
         .agg(pl.col("value").mean().alias("value"), pl.len().alias("n"), *spread("value"))
         .with_columns(pl.lit(ALL).alias("link"),
                       *sample_mean_interval(pl.col("stddev"), pl.col("n")))
@@ -74,10 +77,10 @@ def aggregate(observations: pl.DataFrame) -> pl.DataFrame:
     mean_all = _mean_over_links(per_link_obs.filter(~is_sum))
     sum_all = (
         per_link_obs.filter(is_sum)
-        .group_by([*KEYS, "sample"])
+        .group_by([*KEYS, "sample"], maintain_order=True)
         .agg(pl.col("value").sum().alias("total"), pl.len().alias("summed"))
         .pipe(in_order, [*KEYS, "sample"])
-        .group_by(KEYS)
+        .group_by(KEYS, maintain_order=True)
         .agg(
             pl.col("total").mean().alias("value"),
             pl.col("summed").sum().alias("n"),
@@ -109,12 +112,12 @@ def in_order(frame: pl.LazyFrame, by: list[str]) -> pl.LazyFrame:
 
 def _mean_over_links(mean_obs: pl.LazyFrame) -> pl.LazyFrame:
     """``link=all`` of mean metrics: mean of per-link means, its error with links as strata."""
-    per_link = mean_obs.group_by([*KEYS, "link"]).agg(
+    per_link = mean_obs.group_by([*KEYS, "link"], maintain_order=True).agg(
         pl.col("value").mean().alias("link_mean"),
         pl.col("value").var(ddof=1).alias("link_var"),
         pl.len().alias("link_n"),
     ).with_columns((pl.col("link_var") / pl.col("link_n")).alias("weight"))
-    strata = in_order(per_link, [*KEYS, "link"]).group_by(KEYS).agg(
+    strata = in_order(per_link, [*KEYS, "link"]).group_by(KEYS, maintain_order=True).agg(
         pl.col("link_mean").mean().alias("value"),
         pl.col("link_mean").std(ddof=1).alias("links_sd"),
         pl.len().alias("links"),
@@ -131,7 +134,7 @@ def _mean_over_links(mean_obs: pl.LazyFrame) -> pl.LazyFrame:
     ).otherwise((pl.col("reps") - pl.col("links")).cast(pl.Float64))
     none = pl.lit(None, dtype=pl.Float64)
     return (
-        mean_obs.group_by(KEYS)
+        mean_obs.group_by(KEYS, maintain_order=True)
         .agg(pl.len().alias("n"), *spread("value"))
         .join(strata, on=KEYS, how="inner")
         .with_columns(

@@ -137,7 +137,8 @@ _SPECS: tuple[MetricSpec, ...] = (
     _spec("run.failures", ALL, "count", "derived", "attempts that did not succeed"),
     _spec("host.busy_pct", ALL, "%", "derived",
           "100 × the VPN/profile's test cells (test × link × repetition) measured on a host "
-          "flagged busy (record contention.busy) / its cells; 0 when none or not measured"),
+          "flagged busy (record contention.busy) / its cells where contention was measured; "
+          "no row when none was"),
 )
 
 METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _SPECS}

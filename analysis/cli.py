@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from analysis.errors import AnalysisInputError
-from analysis.formats import FORMATS
+from analysis.formats import FORMATS, validate_format
 
 if TYPE_CHECKING:
     import polars as pl
@@ -27,9 +27,7 @@ def run_analysis(results_dir: Path, out_dir: Path | None, input_format: str = "a
     # Imported here so that `vpn-bench` starts without loading polars and plotnine.
     from analysis.outputs import check_writable, default_out_dir
 
-    if input_format not in FORMATS:
-        raise AnalysisInputError(
-            f"unknown input format {input_format!r}; valid choices: {', '.join(FORMATS)}")
+    validate_format(input_format)
     target = out_dir if out_dir is not None else default_out_dir(results_dir)
     check_writable(target, results_dir)
     from analysis.pipeline import analyse, write_outputs
@@ -82,7 +80,6 @@ def main() -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-
 COMPARE_CSV = "compare.csv"
 LEFT_OUT_CSV = "left_out.csv"
 COMPARE_FIGURE = "compare"
@@ -130,13 +127,14 @@ def run_compare(runs: list[Path], out_dir: Path | None, input_format: str = "aut
     """
     from analysis.compare import RunRows, compare_runs, run_labels
     from analysis.figures.compare import write_compare_figure
-    from analysis.importers.detect import load_dataset, validate_format
+    from analysis.importers.detect import load_dataset
     from analysis.metrics import compute_metric_rows
-    from analysis.pipeline import check_writable
+    from analysis.outputs import check_writable
 
     validate_format(input_format)
     target = out_dir if out_dir is not None else default_compare_out(runs)
     _check_compare_inputs(runs, target)
+    check_writable(target)  # before the (slow) loading, as `analysis` does
     labels = run_labels([run.resolve().name for run in runs], [str(run) for run in runs])
     inputs = [RunRows(label, compute_metric_rows(load_dataset(run, input_format)))
               for label, run in zip(labels, runs, strict=True)]
@@ -144,7 +142,6 @@ def run_compare(runs: list[Path], out_dir: Path | None, input_format: str = "aut
     if comparison.table.is_empty():
         raise AnalysisInputError(
             "the runs have no VPN, profile and metric in common; nothing to compare")
-    check_writable(target)
     target.mkdir(parents=True, exist_ok=True)
     comparison.table.write_csv(target / COMPARE_CSV)
     comparison.left_out.write_csv(target / LEFT_OUT_CSV)
@@ -215,12 +212,14 @@ def compare_command(
         typer.Option("--format", help=f"Input format: {' | '.join(FORMATS)}."),
     ] = "auto",
 ) -> None:
-    """Change of every metric from the first run to each other, with its 95 % interval:
-    compare.csv, left_out.csv, compare.png/svg, and the ranked table printed."""
+    """Compare runs: every metric's change from the first run.
+
+    Each change comes with its 95 % interval. Writes compare.csv, left_out.csv and
+    compare.png/svg, and prints the ranked table."""
     try:
         written, comparison = run_compare(runs, out, input_format)
     except AnalysisInputError as error:
-        typer.echo(f"error: {error}", err=True)
+        typer.echo("error: " + " ".join(str(error).split()), err=True)
         raise typer.Exit(EXIT_BAD_INPUT) from error
     print_comparison(comparison.table, comparison.left_out)
     typer.echo(f"comparison written to {written}")

@@ -39,8 +39,8 @@ OUTCOME_SCHEMA: dict[str, pl.DataType] = {
     "busy": pl.Boolean(),
 }
 """One attempt of a test on one link: the unit of the success rate. ``busy``: measured on a
-host the record flags as busy (its ``contention``); False when not measured (legacy data,
-records from before contention was sampled, VPN bring-ups)."""
+host the record flags as busy (its ``contention``); null when not measured (legacy data,
+records from before contention was sampled, VPN bring-ups), never taken as "not busy"."""
 
 PHASE_SCHEMA: dict[str, pl.DataType] = {
     "vpn": pl.String(),
@@ -92,7 +92,8 @@ class DatasetBuilder:
     """Collects rows as plain tuples and turns them into typed frames once at the end."""
 
     observations: list[tuple[str, str, str, str, str, str, float]] = field(default_factory=list)
-    outcomes: list[tuple[str, str, str, str, str, bool, str, str | None, str, bool]] = field(
+    outcomes: list[tuple[str, str, str, str, str, bool, str, str | None, str,
+                         bool | None]] = field(
         default_factory=list
     )
     phases: list[tuple[str | None, str | None, str, float]] = field(default_factory=list)
@@ -117,7 +118,7 @@ class DatasetBuilder:
         status: str,
         reason: str | None,
         source: str,
-        busy: bool = False,
+        busy: bool | None = None,
     ) -> None:
         vpn, profile, test, link, sample = where
         ok = status == "ok"

@@ -225,8 +225,10 @@ def time_rows(phases: pl.DataFrame) -> pl.DataFrame:
 
 def busy_rows(outcomes: pl.DataFrame) -> pl.DataFrame:
     """``host.busy_pct`` per (VPN, profile): the share of its test cells (VPN bring-ups
-    excluded) measured on a host flagged busy; n is the number of cells."""
-    cells = outcomes.lazy().filter(pl.col("test") != "bringup")
+    excluded) measured on a host flagged busy; n is the number of cells where contention
+    was measured. Cells without a measurement (null ``busy``) are left out, and a VPN and
+    profile with none measured gets no row: unmeasured is not "0 % busy"."""
+    cells = outcomes.lazy().filter(pl.col("test") != "bringup", pl.col("busy").is_not_null())
     low, high = wilson(pl.col("busy_count"), pl.col("n"))
     private = [pl.lit(None, dtype=pl.Float64).alias(c) for c in PRIVATE_COLUMNS]
     return (

@@ -15,6 +15,8 @@ import math
 import numpy as np
 import polars as pl
 
+from analysis.catalogue import is_known_metric, spec_for
+
 CONFIDENCE = 0.95
 SE = "_se"
 DF = "_df"
@@ -123,3 +125,37 @@ def apply_t_intervals(rows: pl.DataFrame) -> pl.DataFrame:
             pl.when(pl.col("ci_low").is_not_null()).then(pl.col(METHOD)).alias(METHOD)
         )
     )
+
+
+PCT_OF_REFERENCE = "_pct_internal"
+"""Name suffix of the percentages relative to Internal: not a share, may exceed 100."""
+
+
+def upper_limit(metric: str) -> float | None:
+    """The physical upper bound of ``metric``: 100 for a share (unit %), none otherwise.
+
+    A percentage of Internal's value is a ratio, not a share, and can legitimately be
+    above 100; unknown metrics get no bound."""
+    if not is_known_metric(metric) or metric.endswith(PCT_OF_REFERENCE):
+        return None
+    return 100.0 if spec_for(metric).unit == "%" else None
+
+
+def shown_interval(rows: pl.DataFrame) -> list[pl.Expr]:
+    """``lo``/``hi`` to display: ``ci_low``/``ci_high`` clipped to the metric's physical
+    range (every metric is non-negative, shares are at most 100 %).
+
+    A t interval on few samples can reach beyond what can be measured (a throughput
+    below 0, a loss above 100 %); the report's tables and figures show the clipped
+    bounds, metrics.csv keeps the raw ones. Needs a ``metric`` column; null bounds
+    when the frame has no interval columns."""
+    if "ci_low" not in rows.columns or "ci_high" not in rows.columns:
+        none = pl.lit(None, dtype=pl.Float64)
+        return [none.alias("lo"), none.alias("hi")]
+    limits = {m: upper_limit(m) for m in rows["metric"].unique().to_list()}
+    upper = pl.col("metric").replace_strict(limits, default=None, return_dtype=pl.Float64)
+    high = pl.col("ci_high")
+    return [
+        pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
+        pl.when(upper.is_not_null() & (high > upper)).then(upper).otherwise(high).alias("hi"),
+    ]

@@ -12,11 +12,11 @@ from analysis.figures.builders import FigureContext
 from analysis.figures.render import RenderedFigure, render_all
 from analysis.importers.detect import load_dataset
 from analysis.metrics import compute_metrics
-from analysis.outputs import DEFAULT_OUT, check_writable, default_out_dir
+from analysis.outputs import DEFAULT_OUT, default_out_dir
 from analysis.report.build import build_report
 
-__all__ = ["DEFAULT_OUT", "Analysis", "analyse", "check_writable", "default_out_dir",
-           "write_outputs", "write_tables"]
+__all__ = ["DEFAULT_OUT", "Analysis", "analyse", "default_out_dir", "write_outputs",
+           "write_tables"]
 
 METRICS_CSV = "metrics.csv"
 METRICS_PARQUET = "metrics.parquet"

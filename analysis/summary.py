@@ -1,6 +1,6 @@
 """The answer first: per profile, every VPN ranked on the headline metrics, with intervals
-and each value as a share of the reference (Internal) — the data behind the report's
-summary table and overview figure (pure polars, no drawing)."""
+and each throughput as a percentage of the reference's (Internal) — the data behind the
+report's summary table and overview figure (pure polars, no drawing)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.catalogue import ALL
+from analysis.intervals import shown_interval
 from analysis.ordering import REFERENCE_VPN, profile_order, vpn_order
 
 
@@ -20,6 +21,12 @@ class Headline:
     label: str
     unit: str
     higher_is_better: bool
+
+    @property
+    def relative(self) -> bool:
+        """Shown as % of the reference too: only throughputs. A loss or an RTT as a
+        multiple of the reference's (often near 0) reads as nonsense ("1667 %")."""
+        return self.unit == "Mbit/s"
 
 
 HEADLINES: tuple[Headline, ...] = (
@@ -41,33 +48,26 @@ SUMMARY_SCHEMA: dict[str, pl.DataType] = {
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(SUMMARY_SCHEMA)
 
 
-def _interval(frame: pl.DataFrame) -> list[pl.Expr]:
-    """``lo``/``hi`` from the CI columns; every headline metric is non-negative, so a t
-    interval's lower bound below zero is shown as 0 (as the figures draw it)."""
-    if "ci_low" in frame.columns and "ci_high" in frame.columns:
-        return [pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
-                pl.col("ci_high").alias("hi")]
-    return [pl.lit(None, dtype=pl.Float64).alias("lo"), pl.lit(None, dtype=pl.Float64)
-            .alias("hi")]
-
-
 def headline_rows(metrics: pl.DataFrame) -> pl.DataFrame:
     """Long table (SUMMARY_COLUMNS): one row per profile, VPN and headline metric.
 
     ``pct*`` = 100 × value (and interval bounds) / the reference's value in the same
-    profile; null where the reference is missing or zero (e.g. loss 0 %). The reference's
-    own uncertainty is not folded into the scaled interval.
+    profile, for throughput headlines only; null for the others and where the reference
+    is missing or zero. The reference's own uncertainty is not folded into the scaled
+    interval.
     """
     names = [h.metric for h in HEADLINES]
     rows = metrics.filter(
         pl.col("metric").is_in(names), pl.col("link") == ALL, pl.col("vpn") != ALL,
         pl.col("profile") != ALL, pl.col("value").is_not_null(),
     )
-    rows = rows.select("profile", "vpn", "metric", "value", *_interval(rows), "n")
+    rows = rows.select("profile", "vpn", "metric", "value", *shown_interval(rows), "n")
     if rows.is_empty():
         return pl.DataFrame(schema=SUMMARY_SCHEMA)
     reference = rows.filter(_IS_REFERENCE)
-    reference = reference.select("profile", "metric", pl.col("value").alias("reference"))
+    relative = [h.metric for h in HEADLINES if h.relative]
+    reference = reference.filter(pl.col("metric").is_in(relative)).select(
+        "profile", "metric", pl.col("value").alias("reference"))
     scale = pl.when(pl.col("reference") > 0).then(100.0 / pl.col("reference"))
     rows = rows.join(reference, on=["profile", "metric"], how="left").with_columns(
         (pl.col("value") * scale).alias("pct"),
@@ -160,3 +160,25 @@ def _verdict(profile: str, headline: Headline, scored: pl.DataFrame) -> Verdict:
             separated = bool(first["hi"] < second["lo"])
     return Verdict(profile, headline, first["vpn"], first["value"], second["vpn"],
                    second["value"], margin, separated)
+
+
+@dataclass(frozen=True)
+class AboveReference:
+    """A VPN measured faster than the reference (no VPN) on a throughput headline."""
+
+    profile: str
+    vpn: str
+    label: str
+    pct: float
+
+
+def above_reference(rows: pl.DataFrame) -> list[AboveReference]:
+    """Cells of :func:`headline_rows` above 100 % of the reference: a VPN cannot really
+    beat the bare network, so the reader must be told the reference was measured lower
+    there (noise, few repetitions), in summary order."""
+    if rows.is_empty():
+        return []
+    labels = {h.metric: h.label for h in HEADLINES}
+    above = rows.filter(pl.col("pct") > 100.0, ~_IS_REFERENCE)
+    return [AboveReference(r["profile"], r["vpn"], labels[r["metric"]], r["pct"])
+            for r in above.iter_rows(named=True)]

@@ -18,6 +18,7 @@ from analysis.figures.style import (
     to_plot_frame,
     vpn_palette,
 )
+from analysis.intervals import shown_interval
 from analysis.ordering import REFERENCE_VPN, link_order, profile_order, vpn_order
 
 
@@ -85,14 +86,9 @@ class FigureContext:
 
 
 def with_interval(rows: pl.DataFrame) -> pl.DataFrame:
-    """Add ``lo``/``hi`` from ``ci_low``/``ci_high`` (null when the columns are absent)."""
-    if "ci_low" in rows.columns and "ci_high" in rows.columns:
-        # Every metric here is non-negative; a t interval on few samples can reach below
-        # zero, which is drawn clipped at zero rather than as an impossible value.
-        return rows.with_columns(pl.col("ci_low").clip(lower_bound=0.0).alias("lo"),
-                                 pl.col("ci_high").alias("hi"))
-    return rows.with_columns(pl.lit(None, dtype=pl.Float64).alias("lo"),
-                             pl.lit(None, dtype=pl.Float64).alias("hi"))
+    """Add ``lo``/``hi``: the interval clipped to the metric's physical range (see
+    :func:`analysis.intervals.shown_interval`), null when the columns are absent."""
+    return rows.with_columns(shown_interval(rows))
 
 
 def n_labels(rows: pl.DataFrame) -> pl.DataFrame:

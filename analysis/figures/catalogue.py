@@ -249,35 +249,34 @@ def parallel_scaling(ctx: FigureContext) -> p9.ggplot | None:
                       "ratio", per_link=False, extra=extra)
 
 
-CI_WORDS = "whisker = 95 % confidence interval of the mean, n = measurements behind the bar " \
-    "(red 'n=1!' = a single measurement, no interval)"
+# Whiskers, n labels and the reference's styling are explained once, in the report's
+# "How to read" paragraph; captions say only what is particular to their figure.
 
 FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "overview", "summary",
         "Every VPN on the headline metrics, one row of panels per profile: dot = value "
-        "(link=all), line = 95 % confidence interval, dashed = the reference without VPN. "
+        "(link=all), line = 95 % confidence interval. "
         "VPNs are listed in the first profile's rank order (best on top).",
         overview, ("tcp.throughput_mbps", "parallel.throughput_mbps", "udp.receiver_mbps",
                    "ping.rtt_avg_ms", "ping.loss_pct"), width=13.0, height=7.5,
     ),
     FigureSpec(
         "tcp_throughput", "tcp",
-        "Single-stream TCP throughput (forward sender). Bar = mean over links, "
-        f"{CI_WORDS}; dots = individual links; dashed line = the reference without VPN.",
+        "Single-stream TCP throughput (forward sender). Bar = mean over links, dots = "
+        "individual links.",
         lambda c: bar_by_vpn(c, "tcp.throughput_mbps", "TCP throughput", "Mbit/s"),
         ("tcp.throughput_mbps",),
     ),
     FigureSpec(
         "tcp_retransmit_rate", "tcp",
-        "Retransmitted segments as % of the estimated segments sent (bytes / MSS); "
-        f"{CI_WORDS}.",
+        "Retransmitted segments as % of the estimated segments sent (bytes / MSS).",
         lambda c: bar_by_vpn(c, "tcp.retransmit_rate_pct", "TCP retransmit rate", "%"),
         ("tcp.retransmit_rate_pct",),
     ),
     FigureSpec(
         "tcp_max_cwnd", "tcp",
-        f"Largest congestion window the forward sender reached, in KiB; {CI_WORDS}.",
+        "Largest congestion window the forward sender reached, in KiB.",
         lambda c: bar_by_vpn(c, "tcp.max_cwnd_bytes", "TCP max congestion window", "KiB",
                              scale=1 / 1024),
         ("tcp.max_cwnd_bytes",),
@@ -317,16 +316,15 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "parallel_throughput", "parallel",
-        f"Total throughput of all links measured at the same time; {CI_WORDS}; dots = each "
-        "link's share.",
+        "Total throughput of all links measured at the same time; dots = each link's share.",
         lambda c: bar_by_vpn(c, "parallel.throughput_mbps", "Parallel TCP throughput (sum)",
                              "Mbit/s"),
         ("parallel.throughput_mbps",),
     ),
     FigureSpec(
         "udp", "udp",
-        "UDP at unlimited offered rate: received throughput, loss and payload size; "
-        f"{CI_WORDS}. A red cross means every UDP attempt of that VPN failed in that profile.",
+        "UDP received throughput, loss and payload size. A red cross means every UDP "
+        "attempt of that VPN failed in that profile.",
         lambda c: grid_by_metric(c, {"udp.receiver_mbps": "received Mbit/s",
                                      "udp.lost_pct": "lost %",
                                      "udp.blksize_bytes": "payload bytes"},
@@ -337,8 +335,7 @@ FIGURES: tuple[FigureSpec, ...] = (
     FigureSpec(
         "quic", "quic",
         "QUIC connection setup (handshake), time to first byte and throughput; each panel "
-        f"has its own y-axis from zero; {CI_WORDS}. A red cross means every QUIC attempt "
-        "failed.",
+        "has its own y-axis from zero. A red cross means every QUIC attempt failed.",
         lambda c: grid_by_metric(c, {"quic.handshake_ms": "handshake ms",
                                      "quic.ttfb_ms": "TTFB ms",
                                      "quic.throughput_mbps": "Mbit/s"},
@@ -347,15 +344,13 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "nix_cache", "nix_cache",
-        "Time to copy the same Nix closure from the peer's binary cache (lower is better); "
-        f"{CI_WORDS}.",
+        "Time to copy the same Nix closure from the peer's binary cache (lower is better).",
         lambda c: bar_by_vpn(c, "nix_cache.time_s", "Nix binary-cache download time", "s"),
         ("nix_cache.time_s",),
     ),
     FigureSpec(
         "rist_quality", "rist",
-        "librist link quality reported by the receiver (100 = no loss after recovery); "
-        f"{CI_WORDS}.",
+        "librist link quality reported by the receiver (100 = no loss after recovery).",
         lambda c: bar_by_vpn(c, "rist.quality_pct", "RIST video stream quality", "%"),
         ("rist.quality_pct",),
     ),
@@ -379,17 +374,17 @@ FIGURES: tuple[FigureSpec, ...] = (
     ),
     FigureSpec(
         "reconnect_bringup", "reconnect",
-        f"Seconds from starting the VPN until the overlay was reachable (bring-up); {CI_WORDS}.",
+        "Seconds from starting the VPN until the overlay was reachable (bring-up).",
         lambda c: bar_by_vpn(c, "reconnect.bringup_s", "VPN bring-up time", "s",
                              per_link=False),
         ("reconnect.bringup_s",), legacy_caption=LEGACY_RETRY_NOTE,
     ),
     FigureSpec(
         "degradation", "degradation",
-        "Each panel is one metric; x = impairment profile, one line per VPN, whisker = 95 % "
-        "confidence interval, y from zero. The reference without VPN is the thick dashed "
-        "grey line. A line stops where a profile has no value; a red cross at zero marks a "
-        "profile where every attempt of that test failed, in the VPN's colour.",
+        "Each panel is one metric; x = impairment profile, one line per VPN, y from zero; "
+        "the reference is the thick line. A line stops where a profile has no value; a red "
+        "cross at zero marks a profile where every attempt of that test failed, in the "
+        "VPN's colour.",
         degradation, (*DEGRADATION_PANELS, SUCCESS), width=12.0, height=10.0,
     ),
     FigureSpec(

@@ -9,17 +9,16 @@ run (several runs side by side, as in a multi-run plot).
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
 import matplotlib
-import matplotlib.pyplot as plt
 import plotnine as p9
 import polars as pl
 
 from analysis.catalogue import ALL
 from analysis.compare import DECREASE, INCREASE, NO_INTERVAL, NOISE
+from analysis.figures.render import draw_and_save
 from analysis.figures.style import DPI, theme, to_plot_frame
 from analysis.ordering import profile_order, vpn_order
 
@@ -94,13 +93,5 @@ def write_compare_figure(table: pl.DataFrame, stem: Path) -> list[Path]:
     size = (max(6.0, 2.2 * profiles + 1.5), max(3.5, 2.0 * metrics + 1.2))
     sized: Any = plot + p9.theme(figure_size=size, dpi=DPI)
     png, svg = stem.with_suffix(".png"), stem.with_suffix(".svg")
-    # A fixed salt and no date: the same table gives the same SVG bytes.
-    with warnings.catch_warnings(), matplotlib.rc_context({"svg.hashsalt": "vpn-bench"}):
-        warnings.simplefilter("ignore")
-        figure = sized.draw()
-        try:
-            figure.savefig(png, dpi=DPI)
-            figure.savefig(svg, metadata={"Date": None})
-        finally:
-            plt.close(figure)
+    draw_and_save(sized, png, svg)  # the same reproducible settings as every figure
     return [png, svg]

@@ -26,6 +26,9 @@ from analysis.figures.style import DPI
 
 matplotlib.use("Agg")
 
+REPRODUCIBLE_RC: dict[Any, Any] = {"svg.hashsalt": "vpn-bench", "svg.fonttype": "path"}
+"""A fixed salt for SVG element ids (not a random one per run); text as paths."""
+
 CACHE_NAME = ".figure-cache.json"
 """Next to the figures dir (which holds only figures): per figure, the key it was drawn from
 and the digests of its files."""
@@ -75,8 +78,22 @@ def _file_digest(path: Path) -> str:
 
 def _reproducible_matplotlib() -> None:
     """Fixed SVG ids (no per-run random salt); set in every worker process."""
-    matplotlib.rcParams["svg.hashsalt"] = "vpn-bench"
-    matplotlib.rcParams["svg.fonttype"] = "path"
+    matplotlib.rcParams.update(REPRODUCIBLE_RC)
+
+
+def draw_and_save(sized: Any, png: Path, svg: Path) -> None:
+    """Lay ``sized`` (a plotnine plot with its size) out once and write both formats from
+    that drawing, byte-reproducibly: fixed SVG ids, no dates, no version strings. Every
+    figure of the analysis and of ``compare`` is saved through here."""
+    with warnings.catch_warnings(), matplotlib.rc_context(REPRODUCIBLE_RC):
+        # plotnine warns about dropped NA rows and layout tweaks; neither is actionable here.
+        warnings.simplefilter("ignore")
+        figure = sized.draw()
+        try:
+            figure.savefig(png, dpi=DPI, metadata={"Software": None})
+            figure.savefig(svg, metadata={"Date": None, "Creator": None})
+        finally:
+            plt.close(figure)
 
 
 def render_one(spec: FigureSpec, ctx: FigureContext, out_dir: Path) -> bool:
@@ -88,16 +105,7 @@ def render_one(spec: FigureSpec, ctx: FigureContext, out_dir: Path) -> bool:
         return False
     png, svg = out_dir / f"{spec.name}.png", out_dir / f"{spec.name}.svg"
     sized: Any = plot + p9.theme(figure_size=(spec.width, spec.height), dpi=DPI)
-    with warnings.catch_warnings():
-        # plotnine warns about dropped NA rows and layout tweaks; neither is actionable here.
-        warnings.simplefilter("ignore")
-        figure = sized.draw()  # lay out once, write both formats from the same drawing
-        try:
-            # No dates, no version strings: the same data gives the same bytes.
-            figure.savefig(png, dpi=DPI, metadata={"Software": None})
-            figure.savefig(svg, metadata={"Date": None, "Creator": None})
-        finally:
-            plt.close(figure)
+    draw_and_save(sized, png, svg)
     return True
 
 

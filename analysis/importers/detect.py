@@ -6,19 +6,11 @@ from pathlib import Path
 
 from analysis.dataset import Dataset
 from analysis.errors import AnalysisInputError, utf8_name
-from analysis.formats import FORMATS
+from analysis.formats import FORMATS, validate_format
 from analysis.importers.legacy import load_legacy, looks_like_legacy
 from analysis.importers.records import find_run_dirs, load_records
 
 __all__ = ["FORMATS", "detect_format", "load_dataset", "validate_format"]
-
-
-def validate_format(input_format: str) -> str:
-    if input_format not in FORMATS:
-        raise AnalysisInputError(
-            f"unknown input format {input_format!r}; valid choices: {', '.join(FORMATS)}"
-        )
-    return input_format
 
 
 def detect_format(results_dir: Path) -> str:

@@ -242,7 +242,7 @@ class RecordsImporter:
         ok = record.status is Status.OK
         reason = None if ok else (record.error or f"status {record.status.value}")
         self.out.outcome(where, record.status.value, reason, f"{record.run_id}/{rel}",
-                         busy=record.contention is not None and record.contention.busy)
+                         busy=None if record.contention is None else record.contention.busy)
         self.tool_versions.update(record.tool_versions)
         key = (record.test, record.profile, parameters_text(record))
         self.parameters[key] = self.parameters.get(key, 0) + 1

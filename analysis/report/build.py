@@ -27,7 +27,7 @@ from analysis.report.tables import (
     short,
     summary_table,
 )
-from analysis.summary import Verdict, headline_rows, verdicts
+from analysis.summary import AboveReference, Verdict, above_reference, headline_rows, verdicts
 
 REPORT_NAME = "report.html"
 SUMMARY_ANCHOR = "summary"
@@ -70,7 +70,7 @@ def _verdict_text(verdict: Verdict, rows: pl.DataFrame) -> str:
     if leader["lo"] is not None:
         parts[0] += " (95 % CI in brackets)"
     if leader["pct"] is not None:
-        parts.append(f"{leader['pct']:.0f} % of the reference")
+        parts.append(f"{leader['pct']:.0f} % of the reference's throughput")
     if verdict.runner_up is not None and verdict.margin_pct is not None:
         parts.append(f"{verdict.margin_pct:.1f} % ahead of {verdict.runner_up} "
                      f"({short(verdict.runner_up_value)} {unit})")
@@ -83,6 +83,14 @@ def _verdict_text(verdict: Verdict, rows: pl.DataFrame) -> str:
     elif verdict.runner_up is None:
         parts.append("the only VPN measured")
     return "; ".join(parts) + "."
+
+
+def _above_reference_note(cells: list[AboveReference]) -> str:
+    """One caveat for every throughput above 100 % of the reference."""
+    listed = ", ".join(f"{c.vpn} {c.label} {c.pct:.0f} % ({c.profile})" for c in cells)
+    return (f"Above the reference: {listed}. A VPN cannot outrun the bare network; the "
+            "reference itself was measured lower in that profile. See n and the "
+            "intervals before reading this as a gain.")
 
 
 def _answer(dataset: Dataset, metrics: pl.DataFrame, figures: dict[str, RenderedFigure]) -> str:
@@ -102,11 +110,15 @@ def _answer(dataset: Dataset, metrics: pl.DataFrame, figures: dict[str, Rendered
     if table is not None:
         parts.append(html.paragraph(
             "Per profile, VPNs ranked by the first column (↑ higher is better, ↓ lower is "
-            "better). Each cell: value (link=all) [95 % confidence interval, lower bounds "
-            "below zero shown as 0] · % of the reference without VPN; n = measurements "
-            "behind the first column.",
+            "better). Each cell: value (link=all) [95 % confidence interval]; throughput "
+            "cells add · % of the reference's throughput. n = measurements behind the first "
+            "column.",
             class_="caption"))
         parts.append(_table_html(table))
+        above = above_reference(rows)
+        if above:
+            parts.append(html.paragraph(_above_reference_note(above),
+                                        class_="note"))
     if "overview" in figures:
         parts.append(_figure(figures["overview"]))
     flagged = busy_table(dataset.outcomes, metrics)
@@ -146,8 +158,11 @@ def _how_to_read(reference: str | None) -> str:
         html.paragraph(with_reference(
             "Every number comes from metrics.csv next to this file. 'link=all' values are "
             "means over the directed ring links (sums for parallel TCP); n counts the "
-            "successful measurements behind a value, and brackets or whiskers are its 95 % "
-            "confidence interval. Failed tests never enter a mean: they are counted in the "
+            "successful measurements behind a value (a red 'n=1!' is a single measurement, "
+            "without interval), and brackets or whiskers are its 95 % confidence interval, "
+            "shown within what can be measured (nothing below 0, no share above 100 %; "
+            "metrics.csv keeps the raw bounds). Percentages of {reference} are given for "
+            "throughput only. Failed tests never enter a mean: they are counted in the "
             "success rate and listed with their reason. {reference} is the same network "
             "without any VPN and is drawn in dark grey (dashed where it is a reference line) "
             "in every figure.", reference)),
@@ -193,7 +208,7 @@ def _section(section: Section, figures: dict[str, RenderedFigure], metrics: pl.D
             figure.name, figure.section, with_reference(figure.caption, reference),
             figure.png, figure.svg)))
     for title, table in present:
-        parts.append(html.tag("h3", html.text(title)))
+        parts.append(html.tag("h3", html.text(with_reference(title, reference))))
         # Never a height-limited scroll box (it clipped the failures table): wide tables
         # scroll sideways on screen and print in full.
         parts.append(html.tag("div", _table_html(table), class_="wide"))

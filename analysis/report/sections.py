@@ -58,24 +58,22 @@ def _pivot(metric: str, test: str) -> TableMaker:
 SECTIONS: tuple[Section, ...] = (
     Section(
         "tcp", "TCP throughput",
-        "One single-stream iperf3 test per directed link (source sends). Bars are the "
-        "mean over links, whiskers its 95 % confidence interval, dots each link. The dashed "
-        "line is {reference}: the most a VPN could reach on this network. "
+        "One single-stream iperf3 test per directed link (source sends). {reference} is "
+        "the most a VPN could reach on this network. "
         "Retransmit rate divides retransmitted segments by bytes/MSS, so VPNs with a huge "
         "MSS look better than they are.",
         ("tcp_throughput", "tcp_retransmit_rate", "tcp_max_cwnd", "tcp_retransmit_vs_cwnd"),
         (
             ("TCP throughput, Mbit/s (mean over links; n = links × repetitions)",
              _pivot("tcp.throughput_mbps", "tcp")),
-            ("TCP throughput as % of the reference", _pivot("tcp.throughput_pct_internal", "tcp")),
+            ("TCP throughput, % of {reference}'s", _pivot("tcp.throughput_pct_internal", "tcp")),
             ("TCP retransmit rate, %", _pivot("tcp.retransmit_rate_pct", "tcp")),
         ),
         large_mss_note,
     ),
     Section(
         "latency", "Latency",
-        "Ping round-trip times over the overlay. The point is the average RTT, the line runs "
-        "from the minimum to the maximum RTT. Jitter is ping's mdev. The spike ratio is max "
+        "Ping round-trip times over the overlay. Jitter is ping's mdev. The spike ratio is max "
         "RTT / average RTT: 1 means steady, large values mean occasional long stalls. In the "
         "scatter, the best VPNs sit top left (low latency, high throughput).",
         ("latency", "latency_vs_throughput"),
@@ -95,7 +93,7 @@ SECTIONS: tuple[Section, ...] = (
         "udp", "UDP",
         "UDP at unlimited offered rate: what arrives, what is lost and the payload size iperf3 "
         "chose from the tunnel MSS. High loss at full rate is expected; compare VPNs with each "
-        "other, not with zero. A red cross marks a VPN whose UDP attempts all failed.",
+        "other, not with zero.",
         ("udp",),
         (("UDP received throughput, Mbit/s", _pivot("udp.receiver_mbps", "udp")),
          ("UDP loss, %", _pivot("udp.lost_pct", "udp"))),
@@ -134,9 +132,8 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section(
         "degradation", "Degradation across profiles",
-        "Each panel follows one metric from the baseline to the harshest impairment; one line "
-        "per VPN, {reference} as the thick dashed line. Lines that fall faster than the "
-        "reference's show a VPN that copes worse with delay, jitter and loss than plain IP.",
+        "Each metric from the baseline to the harshest impairment. Lines that fall faster "
+        "than {reference}'s show a VPN that copes worse with delay, jitter and loss than plain IP.",
         ("degradation",),
     ),
     Section(

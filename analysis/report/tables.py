@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from analysis.catalogue import ALL
+from analysis.intervals import shown_interval
 from analysis.ordering import is_reference, profile_order, vpn_order
 from analysis.summary import HEADLINES
 
@@ -46,10 +47,7 @@ def profile_pivot(metrics: pl.DataFrame, metric: str, test: str) -> Table | None
         return None
     profiles = [p for p in profile_order(metrics["profile"].unique().to_list()) if p != ALL]
     vpns = [v for v in vpn_order(metrics["vpn"].unique().to_list()) if v != ALL]
-    has_ci = "ci_low" in rows.columns and "ci_high" in rows.columns
-    bounds = [pl.col("ci_low"), pl.col("ci_high")] if has_ci else [
-        pl.lit(None, dtype=pl.Float64).alias("ci_low"),
-        pl.lit(None, dtype=pl.Float64).alias("ci_high")]
+    bounds = shown_interval(rows)
     values = {(v, p): (x, n, lo, hi) for v, p, x, n, lo, hi in rows.select(
         "vpn", "profile", "value", "n", *bounds).iter_rows()}
     failed = _failed_cells(metrics, test)
@@ -183,7 +181,8 @@ def interval_text(value: float | None, low: float | None, high: float | None) ->
 
 def summary_table(rows: pl.DataFrame, busy: set[tuple[str, str]]) -> Table | None:
     """The answer table: per profile, VPNs in rank order; each headline metric as value
-    [95 % CI] · % of the reference. ``busy`` (vpn, profile) cells are marked."""
+    [95 % CI], throughputs also · % of the reference's. ``busy`` (vpn, profile) cells
+    are marked."""
     if rows.is_empty():
         return None
     present = [h for h in HEADLINES if h.metric in set(rows["metric"])]

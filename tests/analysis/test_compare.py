@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from analysis.cli import COMPARE_CSV, LEFT_OUT_CSV, run_compare
+from analysis.cli import COMPARE_CSV, LEFT_OUT_CSV, compare_command, run_compare
 from analysis.compare import RunRows, canonical_vpn, compare_runs
 from analysis.errors import AnalysisInputError
 from analysis.importers.detect import load_dataset
@@ -198,3 +198,38 @@ def test_cli_prints_the_ranked_table_and_exits_2_on_bad_input(
     assert bad.returncode == 2
     assert bad.stderr.strip().count("\n") == 0 and "same directory" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_compare_figure_is_saved_like_every_other_figure(two_runs: tuple[Path, Path],
+                                                          tmp_path: Path) -> None:
+    """No date, no creator/software string and fixed ids: two runs into two dirs give the
+    same bytes for PNG and SVG."""
+    first, _ = run_compare(list(two_runs), tmp_path / "one")
+    second, _ = run_compare(list(two_runs), tmp_path / "two")
+    for name in ("compare.png", "compare.svg"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+    svg = (first / "compare.svg").read_text()
+    assert "<dc:date>" not in svg and "Matplotlib v" not in svg
+    assert b"Software" not in (first / "compare.png").read_bytes()
+
+
+def test_unwritable_out_is_refused_before_the_runs_are_loaded(two_runs: tuple[Path, Path],
+                                                              tmp_path: Path) -> None:
+    """--out is checked first, as `analysis` does: an empty run directory would fail on
+    loading, but the error names the output place."""
+    a, _ = two_runs
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory\n")
+    with pytest.raises(AnalysisInputError, match=r"^--out .* is not a directory"):
+        run_compare([a, empty], blocker / "out")
+    with pytest.raises(AnalysisInputError, match="no benchmark results"):
+        run_compare([a, empty], tmp_path / "fine")
+    assert not (tmp_path / "fine").exists()
+
+
+def test_compare_help_line_is_one_sentence() -> None:
+    """The top-level --help shows the docstring's first line: a complete short sentence."""
+    first = (compare_command.__doc__ or "").splitlines()[0]
+    assert first.endswith(".") and len(first) <= 80

@@ -13,8 +13,7 @@ GOLDEN_COLUMNS = [
     "mean", "min", "max", "median", "q1", "q3", "stddev", "ci_low", "ci_high", "ci_method",
 ]
 
-GOLDEN_LEGACY_METRICS = {
-    "host.busy_pct",
+GOLDEN_LEGACY_METRICS = {  # no host.busy_pct: the legacy data never measured contention
     "nix_cache.time_s",
     "parallel.retransmits", "parallel.scaling_factor", "parallel.throughput_mbps",
     "ping.jitter_ms", "ping.loss_pct", "ping.rtt_avg_ms", "ping.rtt_max_ms", "ping.rtt_min_ms",

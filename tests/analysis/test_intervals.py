@@ -15,8 +15,11 @@ import pytest
 
 from analysis.catalogue import METRIC_COLUMNS
 from analysis.importers.detect import load_dataset
-from analysis.intervals import t_quantile
+from analysis.intervals import shown_interval, t_quantile, upper_limit
 from analysis.metrics import compute_metrics
+from analysis.pipeline import canonical
+from analysis.report.tables import profile_pivot
+from analysis.summary import headline_rows
 from harness.records.models import ResultRecord
 from tests.analysis import record_factory as rf
 from tests.analysis.test_metric_definitions import metrics_of
@@ -166,11 +169,45 @@ def test_legacy_rows_have_intervals_where_links_vary(legacy_output: Path) -> Non
 
 
 def test_metrics_are_byte_identical_from_run_to_run(legacy_root: Path) -> None:
-    """group_by returns groups in a varying order; the float sums over them must not vary."""
+    """The product's promise: the written metrics (canonical, as write_tables writes them)
+    are byte-identical however often the same input is computed; group_by returns groups
+    in a varying order, and the float sums over them must not make the files vary."""
     dataset = load_dataset(legacy_root, "legacy")
     outputs = set()
-    for _ in range(3):
+    for _ in range(8):
         buffer = io.BytesIO()
-        compute_metrics(dataset).write_csv(buffer)
+        canonical(compute_metrics(dataset)).write_csv(buffer)
         outputs.add(buffer.getvalue())
     assert len(outputs) == 1
+
+
+def test_shown_intervals_stay_in_the_physical_range() -> None:
+    """Report and figures clip to what can be measured: nothing below 0, no share above
+    100 %; a percentage of Internal may exceed 100; absent intervals stay absent."""
+    rows = pl.DataFrame({
+        "metric": ["tcp.throughput_mbps", "udp.lost_pct", "rist.quality_pct",
+                   "tcp.throughput_pct_internal", "ping.rtt_avg_ms"],
+        "ci_low": [-60.2, 76.6, 79.9, 120.0, None],
+        "ci_high": [373.0, 119.0, 113.0, 160.0, None],
+    })
+    shown = rows.select(shown_interval(rows))
+    assert shown["lo"].to_list() == [0.0, 76.6, 79.9, 120.0, None]
+    assert shown["hi"].to_list() == [373.0, 100.0, 100.0, 160.0, None]
+    assert upper_limit("time.deploy_pct") == 100.0
+    assert upper_limit("tcp.throughput_mbps") is None
+
+
+def test_section_tables_show_the_same_clipped_bounds_as_the_summary() -> None:
+    """The per-section VPN × profile table and the summary print one interval per cell."""
+    metrics = pl.DataFrame({
+        "vpn": ["internal", "easytier"], "profile": ["low", "low"], "test": ["tcp", "tcp"],
+        "metric": ["tcp.throughput_mbps"] * 2, "link": ["all", "all"],
+        "value": [900.0, 156.0], "n": [3, 3], "ci_low": [880.0, -60.2],
+        "ci_high": [920.0, 373.0],
+    })
+    table = profile_pivot(metrics, "tcp.throughput_mbps", "tcp")
+    assert table is not None
+    cell = dict((row[0], row[1]) for row in table.rows)["easytier"]
+    assert cell == "156 [0–373] (n=3)"
+    summary = headline_rows(metrics).filter(pl.col("vpn") == "easytier").row(0, named=True)
+    assert (summary["lo"], summary["hi"]) == (0.0, 373.0)

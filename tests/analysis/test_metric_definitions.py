@@ -230,5 +230,32 @@ def test_busy_cells_are_flagged_and_counted_per_vpn_and_profile(tmp_path: Path) 
     assert value(metrics, "host.busy_pct", test="all") == pytest.approx(200 / 3)
     assert value(metrics, "host.busy_pct", test="all", column="n") == 3  # bring-up not a cell
     assert value(metrics, "host.busy_pct", profile="high", test="all") == 0.0
-    assert value(metrics, "host.busy_pct", vpn="internal", test="all") == 0.0
     assert set(metrics.filter(pl.col("metric") == "host.busy_pct")["unit"]) == {"%"}
+
+
+def test_unmeasured_contention_is_null_not_quiet(tmp_path: Path) -> None:
+    """Records without ``contention`` (written before it was sampled) are neither busy nor
+    quiet: ``busy`` is null, they do not count in host.busy_pct's n, and a VPN/profile
+    with no measured cell gets no host.busy_pct row at all (not "0 %")."""
+    records = [rf.flagged(rf.tcp("wg", LOM_YUKI, 100), busy=True),
+               rf.flagged(rf.tcp("wg", YUKI_LUNA, 100), busy=False),
+               rf.tcp("wg", LUNA_LOM, 100),
+               rf.tcp("internal", LOM_YUKI, 900)]
+    rf.write_run(tmp_path / "run1", records)
+    result = analyse(tmp_path)
+    outcomes = result.dataset.outcomes
+    unmeasured = outcomes.filter(pl.col("busy").is_null()).select("vpn", "link").rows()
+    assert sorted(unmeasured) == [("internal", "lom->yuki"), ("wg", "luna->lom")]
+    metrics = result.metrics
+    assert value(metrics, "host.busy_pct", test="all") == pytest.approx(50.0)
+    assert value(metrics, "host.busy_pct", test="all", column="n") == 2
+    busy_pct = metrics.filter(pl.col("metric") == "host.busy_pct")
+    assert set(busy_pct["vpn"]) == {"wg"}
+
+
+def test_legacy_data_has_no_busy_share(legacy_output: Path) -> None:
+    """The legacy format never measured contention: no host.busy_pct row, and the report
+    marks no cell busy."""
+    metrics = pl.read_csv(legacy_output / "metrics.csv")
+    assert metrics.filter(pl.col("metric") == "host.busy_pct").is_empty()
+    assert "(busy host)" not in (legacy_output / "report.html").read_text()

@@ -18,9 +18,9 @@ from analysis.figures.render import figure_key
 from analysis.importers.legacy_metadata import LegacyFacts, hosts_table
 from analysis.importers.records import unaccounted_seconds
 from analysis.pipeline import analyse, write_outputs
-from analysis.report.build import generated_at, with_reference
+from analysis.report.build import _above_reference_note, generated_at, with_reference
 from analysis.report.tables import busy_table, summary_table
-from analysis.summary import headline_rows, verdicts
+from analysis.summary import above_reference, headline_rows, verdicts
 from harness.records.models import PhaseTiming, ResultRecord
 from harness.vpns.registry import VPNS
 from tests.analysis import record_factory as rf
@@ -302,3 +302,47 @@ def test_unaccounted_time_is_the_wall_span_minus_the_booked_phases() -> None:
     ]
     # wg: span 0..100 s, 70 s booked -> 30 s nobody accounted for; tinc: no gap.
     assert unaccounted_seconds(phases) == {"wg": pytest.approx(30.0)}
+
+
+def _headline_metrics(cells: dict[tuple[str, str], float]) -> pl.DataFrame:
+    """link=all rows of (vpn, metric) → value in profile 'medium', with tight intervals."""
+    return pl.DataFrame(
+        [(vpn, "medium", metric.split(".")[0], metric, "all", value, 3, value * 0.9,
+          value * 1.1) for (vpn, metric), value in cells.items()],
+        schema=["vpn", "profile", "test", "metric", "link", "value", "n", "ci_low",
+                "ci_high"], orient="row")
+
+
+def test_percent_of_reference_only_for_throughput_with_a_caveat_above_100() -> None:
+    """RTT and loss are never shown as a % of the reference (5 ms over 0.3 ms is not
+    '1667 %'); a throughput above the reference's gets a note saying why."""
+    metrics = _headline_metrics({
+        ("internal", "tcp.throughput_mbps"): 100.0, ("headscale", "tcp.throughput_mbps"): 140.0,
+        ("hyprspace", "tcp.throughput_mbps"): 50.0,
+        ("internal", "ping.rtt_avg_ms"): 0.3, ("hyprspace", "ping.rtt_avg_ms"): 5.0,
+        ("headscale", "ping.rtt_avg_ms"): 1.0,
+        ("internal", "ping.loss_pct"): 0.6, ("hyprspace", "ping.loss_pct"): 10.0,
+        ("headscale", "ping.loss_pct"): 0.0,
+    })
+    rows = headline_rows(metrics)
+    pct = {(r["vpn"], r["metric"]): r["pct"] for r in rows.iter_rows(named=True)}
+    assert pct[("headscale", "tcp.throughput_mbps")] == pytest.approx(140.0)
+    assert pct[("hyprspace", "ping.rtt_avg_ms")] is None
+    assert pct[("hyprspace", "ping.loss_pct")] is None
+    table = summary_table(rows, set())
+    assert table is not None
+    hyprspace = next(row for row in table.rows if row[2] == "hyprspace")
+    assert hyprspace[3].endswith("· 50 %")  # TCP
+    assert "%" not in hyprspace[4] and "%" not in hyprspace[5]  # RTT, loss
+    above = above_reference(rows)
+    assert [(a.vpn, a.profile, round(a.pct)) for a in above] == [("headscale", "medium", 140)]
+    note = _above_reference_note(above)
+    assert "headscale TCP 140 % (medium)" in note and "measured lower" in note
+
+
+def test_how_to_read_explains_intervals_once(outputs: tuple[Path, Path]) -> None:
+    """The whisker/n explanation lives in one place, not in every caption and intro."""
+    html = (outputs[0] / "report.html").read_text(encoding="utf-8")
+    assert html.count("a single measurement") == 1
+    assert html.count("95 % confidence interval") <= 3  # how to read, summary, overview
+    assert "of the reference without VPN" not in html
