@@ -37,6 +37,7 @@ from harness.records.models import (
 PROBE_BINARY = "vpb-probe"
 #: Sleeps of one scheduling probe (about 60 ms of wall time, no traffic).
 SCHED_COUNT = 50
+BOOT_ID = PurePosixPath("/proc/sys/kernel/random/boot_id")
 SCHED_SLEEP_US = 1000
 
 
@@ -200,7 +201,11 @@ class ContentionMonitor:
     def __init__(self, hosts: Sequence[Host], *, interval_s: float = 2.0,
                  max_samples: int = 30, sched_count: int = SCHED_COUNT,
                  thresholds: Thresholds = DEFAULT_THRESHOLDS) -> None:
-        self._states = [_HostState(host) for host in hosts]
+        self._all = [_HostState(host) for host in hosts]
+        #: The hosts actually sampled: one per kernel (see :meth:`_share_kernels`).
+        self._states = list(self._all)
+        #: host name -> the sampled host whose kernel it shares
+        self._same_kernel: dict[str, str] = {}
         self._interval = interval_s
         self._max_samples = max(2, max_samples)
         self._sched_count = sched_count
@@ -264,8 +269,28 @@ class ContentionMonitor:
                     state.samples = [s for s in state.samples if id(s) not in dropped]
                 interval *= 2
 
+    def _share_kernels(self) -> None:
+        """Hosts with the same boot id run on one kernel (the local testbed's namespaces):
+        its run queue and scheduling latency are one figure, so it is measured once and
+        the probes do not disturb each other or cost a window per host."""
+        sampled: dict[str, _HostState] = {}
+        self._states = []
+        for state in self._all:
+            try:
+                boot_id = state.host.read_text(BOOT_ID).strip()
+            except (CommandFailed, OSError, ValueError):
+                boot_id = ""
+            first = sampled.get(boot_id) if boot_id else None
+            if first is None:
+                if boot_id:
+                    sampled[boot_id] = state
+                self._states.append(state)
+            else:
+                self._same_kernel[state.host.name] = first.host.name
+
     def __enter__(self) -> ContentionMonitor:
         self._started = time.monotonic()
+        self._share_kernels()
         for state in self._states:
             self._window(state, "before")
         self._thread.start()
@@ -279,7 +304,8 @@ class ContentionMonitor:
             self._window(state, "after")
 
     def hosts(self) -> dict[str, HostContention]:
-        """Raw figures per host (for a running monitor: so far)."""
+        """Raw figures per host (for a running monitor: so far); a host sharing a sampled
+        host's kernel gets that host's figures with a note saying so."""
         figures: dict[str, HostContention] = {}
         for state in self._states:
             if state.first is None or state.last is None:
@@ -291,7 +317,11 @@ class ContentionMonitor:
             figures[state.host.name] = HostContention(
                 cores=state.last.cores, steal_pct=steal, samples=list(state.samples),
                 notes=list(state.notes))
-        return figures
+        for name, sampled in self._same_kernel.items():
+            shared = figures[sampled]
+            figures[name] = shared.model_copy(update={
+                "notes": [*shared.notes, f"same kernel as {sampled}: measured there"]})
+        return {state.host.name: figures[state.host.name] for state in self._all}
 
     def result(self) -> Contention:
         hosts = self.hosts()

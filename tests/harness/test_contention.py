@@ -177,3 +177,20 @@ def test_a_light_measurement_is_judged_during_it_too() -> None:
     busy, reason = judge(host, LIGHT_LOAD_THRESHOLDS)
     assert busy and reason == "lom: run queue 2 >= 2 (2 cores) during the test"
     assert LIGHT_LOAD_THRESHOLDS.describe().startswith("busy if, before or during or after")
+
+
+def test_hosts_on_one_kernel_are_measured_once() -> None:
+    """Two hosts of this machine share its kernel (same boot id): one is sampled, the other
+    gets the same figures with a note; the verdict covers both."""
+    from harness.hosts.local import LocalMachine
+
+    hosts = [LocalMachine("lom"), LocalMachine("yuki")]
+    with ContentionMonitor(hosts, interval_s=60) as monitor:
+        pass
+    figures = monitor.hosts()
+    assert list(figures) == ["lom", "yuki"]
+    assert figures["lom"].cores >= 1
+    assert figures["yuki"].samples == figures["lom"].samples
+    assert [s.phase for s in figures["lom"].samples] == ["before", "after"]
+    assert "same kernel as lom: measured there" in figures["yuki"].notes
+    assert not any("same kernel" in note for note in figures["lom"].notes)
