@@ -12,18 +12,8 @@ QUIC := $(BIN)/vpb-quic
 QUIC_SOURCES := $(shell find $(QUIC_DIR) -name '*.go' -o -name go.mod -o -name go.sum)
 RESULTS ?= results
 # A short bench: every VPN runnable here, baseline and the high impairment profile, every
-# workload with short settings (the defaults of `vpn-bench run` are 30 s, 100 pings, a
-# 100-path closure): 2 s per iperf3/QUIC test, 3 s of RIST video (under `high` a shorter
-# stream often loses its only keyframe), 15 pings 0.1 s apart, 3 QUIC handshakes, one copy
-# of a 5-path, 1 MB Nix closure per link. Estimated ~23 min of measuring for 11 VPNs x 2
-# profiles on this 2-core machine; measured 28 min, 6 of them timeouts and retries of the
-# cells that fail under `high` (Hyprspace, Mycelium): docs/notes/bench-timing.md.
-BENCH_ARGS ?= --profile baseline,high --duration 2 --ping-count 15 --ping-interval 0.1 \
-  --param quic.connections_count=3 \
-  --param nix_cache.paths_count=5 --param nix_cache.total_size_mb=1 \
-  --param nix_cache.runs=1 --param nix_cache.warmup_runs=0 --param nix_cache.run_timeout_s=30 \
-  --param rist.duration_s=3 --param rist.buffer_ms=500 --param rist.idle_timeout_s=2 \
-  --param reconnect.wait_s=30
+# workload with short settings; the plan file says which and why (docs/notes/bench-timing.md).
+BENCH_ARGS ?= --plan plans/bench.toml
 # VPN daemons at the versions of vpn-configs/versions.toml, built by scripts/build-vpns.sh
 # into a versioned cache outside the tree; its bin/ (symlinks) comes first on PATH for the
 # bench and the tests. VPN_GROUP: the builds `make setup` runs: all (default: every VPN, so
