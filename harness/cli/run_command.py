@@ -486,19 +486,13 @@ def execute(request: RunRequest, console: Console) -> int:
     for record in failed:
         console.print(f"  [red]{record.status.value}[/red] {escape(record.vpn)} "
                       f"{escape(record.test)} {escape(record.link)}: "
-                      f"{escape(bounded(record.error))}")
+                      f"{escape(limits.shorten(record.error))}")
     for note in store.manifest.write_failures:
         console.print(f"  [red]not written[/red] {escape(note)} (re-run with --resume "
                       f"{escape(str(run_dir))})")
     if store.manifest.write_failures:
         return 1
     return 1 if failed and request.strict else 0
-
-
-def bounded(text: str | None, limit: int = 500) -> str:
-    """An error string as a summary line shows it: at most ``limit`` characters."""
-    text = text or ""
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def _backend_metadata(backend: Backend, nixos: bool) -> dict[str, object] | None:
