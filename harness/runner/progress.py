@@ -15,6 +15,7 @@ from harness.runner.plan import Session
 from harness.workloads.base import Measurement
 from harness.workloads.registry import WORKLOADS
 
+
 def _describe(test: str, measurement: Measurement) -> str:
     metrics = measurement.metrics
     if measurement.status is not Status.OK or metrics is None:
