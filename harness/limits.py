@@ -53,3 +53,14 @@ def repetitions(value: int | None, what: str = "--repeat") -> int | None:
 
 def hosts(value: int | None, what: str = "--hosts") -> int | None:
     return bounded_int(value, what, MIN_HOSTS, MAX_HOSTS)
+
+
+#: Characters of an error string a progress or summary line shows (the record keeps it whole).
+MAX_ERROR_CHARS = 500
+
+
+def shorten(text: str | None, limit: int = MAX_ERROR_CHARS) -> str:
+    """An error string as one line of output shows it: at most ``limit`` characters, and
+    the full length said when cut, so a long error does not flood the terminal."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"

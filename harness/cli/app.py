@@ -1,4 +1,5 @@
-"""Entry point: `vpn-bench run | list | doctor | clean | analysis | compare`."""
+"""Entry point: `vpn-bench run | list | doctor | clean | analysis | compare | impair-check |
+keys | hosts | deploy`."""
 
 from __future__ import annotations
 
@@ -110,7 +111,8 @@ def run(
         help="With --nixos: the --out directory of `vpn-bench keys`; each VPN's private "
              "files are copied to its hosts before switching to it.")] = None,
     ready_timeout: Annotated[float | None, typer.Option(
-        help="Seconds to wait for the overlay (default per VPN, 60).")] = None,
+        help="Seconds to wait for the overlay (default per VPN, 60; with --nixos 120, "
+             "the wait for the specialisation's units).")] = None,
     progress: Annotated[bool, typer.Option(
         help="Live progress display (default: on a terminal).")] = True,
     dry_run: Annotated[bool, typer.Option(

@@ -188,14 +188,15 @@ def plan_flags_given(request: RunRequest) -> list[str]:
 def check_resume_request(request: RunRequest) -> None:
     """The rule for ``--resume`` with other flags: the plan is the manifest's, so flags
     that change it are an error (start a new run instead); how the run is carried out
-    (--backend, --inventory, --offloads, --ready-timeout, --force, --dry-run, --strict,
-    --progress) may be given."""
+    (--backend, --inventory, --nixos, --secrets, --offloads, --ready-timeout, --force,
+    --dry-run, --strict, --progress) may be given."""
     given = plan_flags_given(request)
     if given:
         raise UsageError(f"--resume finishes a run with the plan in its manifest; it cannot "
                          f"be combined with {', '.join(given)} (start a new run to change the "
                          "plan); valid with --resume: --force, --dry-run, --backend, "
-                         "--inventory, --offloads, --ready-timeout, --strict, --progress")
+                         "--inventory, --nixos, --secrets, --offloads, --ready-timeout, "
+                         "--strict, --progress")
 
 
 def build_plan(request: RunRequest, available: Availability = availability,
@@ -383,9 +384,7 @@ def _open_resumed(request: RunRequest,
                          f"{', '.join(missing)}; known: {', '.join(known)}")
     settings = {name: known[name] for name in plan.vpns}
     if not isinstance(backend, SshBackend):
-        completed = frozenset() if request.force else completed_cells(view)
-        waiting = {session.vpn for session in plan.sessions()
-                   if pending_cells(session, plan.hosts, completed)}
+        waiting = waiting_vpns(plan, frozenset() if request.force else completed_cells(view))
         reasons = availability({name: settings[name] for name in plan.vpns
                                 if name in waiting}, availability_host(request.backend))
         unavailable = [f"{name}: {reason}" for name, reason in reasons.items() if reason]
@@ -399,6 +398,24 @@ def _open_resumed(request: RunRequest,
     except ResumeError as error:
         raise UsageError(str(error)) from None
     return store, plan, settings
+
+
+def waiting_vpns(plan: RunPlan, completed: frozenset[CellKey]) -> list[str]:
+    """The plan's VPNs that still have cells to measure, in plan order."""
+    waiting = {session.vpn for session in plan.sessions()
+               if pending_cells(session, plan.hosts, completed)}
+    return [name for name in plan.vpns if name in waiting]
+
+
+def check_resumed_hosts(settings: dict[str, VpnSettings], hosts: Sequence[Host],
+                        waiting: Sequence[str], *, nixos: bool) -> None:
+    """A resumed run's real hosts must still have every VPN with cells left to measure:
+    otherwise one error line naming the VPN and the host, before anything is brought up."""
+    asked = host_availability({name: settings[name] for name in waiting}, hosts,
+                              nixos=nixos)
+    unavailable = [f"{name}: {reason}" for name, reason in asked.items() if reason]
+    if unavailable:
+        raise UsageError("cannot resume on these hosts: " + "; ".join(unavailable))
 
 
 def _ask_hosts(request: RunRequest, ssh: SshBackend, plan: RunPlan,
@@ -450,6 +467,11 @@ def execute(request: RunRequest, console: Console) -> int:
         backend.check_support()
         if ssh is not None and resume_store is None:
             plan, settings = _ask_hosts(request, ssh, plan, console)
+        elif ssh is not None and resume_store is not None:
+            waiting = waiting_vpns(plan, frozenset() if request.force
+                                   else completed_cells(resume_store))
+            with ssh.open_hosts(plan.hosts) as hosts:
+                check_resumed_hosts(settings, hosts, waiting, nixos=request.nixos)
         if ssh is not None and any(
                 profile.egress is not None for profile in plan.profile_definitions.values()):
             if plan.engine == "userspace":
@@ -486,19 +508,13 @@ def execute(request: RunRequest, console: Console) -> int:
     for record in failed:
         console.print(f"  [red]{record.status.value}[/red] {escape(record.vpn)} "
                       f"{escape(record.test)} {escape(record.link)}: "
-                      f"{escape(bounded(record.error))}")
+                      f"{escape(limits.shorten(record.error))}")
     for note in store.manifest.write_failures:
         console.print(f"  [red]not written[/red] {escape(note)} (re-run with --resume "
                       f"{escape(str(run_dir))})")
     if store.manifest.write_failures:
         return 1
     return 1 if failed and request.strict else 0
-
-
-def bounded(text: str | None, limit: int = 500) -> str:
-    """An error string as a summary line shows it: at most ``limit`` characters."""
-    text = text or ""
-    return text if len(text) <= limit else text[:limit] + f"... ({len(text)} characters)"
 
 
 def _backend_metadata(backend: Backend, nixos: bool) -> dict[str, object] | None:

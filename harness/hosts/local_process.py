@@ -27,11 +27,13 @@ def run_command(
     input_text: str | None = None,
     env: Mapping[str, str] | None = None,
     display_argv: Sequence[str] | None = None,
+    cwd: Path | None = None,
 ) -> CommandResult:
     """Run ``argv`` in its own process group; on timeout the whole group is killed."""
     started = time.monotonic()
     process = subprocess.Popen(
         list(argv),
+        cwd=cwd,
         stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -17,38 +17,26 @@ it is started detached on the guest, with output, error and status in a temporar
 and polled with short calls, leaving the shell free for the others in the meantime.
 
 Background processes use the same detached wrapper as the ssh backend (``setsid``, PID and
-exit status in files next to the log below the state directory): its command lines are the
-pure functions of ``harness.hosts.ssh``.
+exit status in files next to the log below the state directory): the same
+implementation, ``harness.hosts.remote``.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import itertools
 import math
 import secrets
 import shlex
-import signal
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Protocol
 
 from harness.hosts.base import CommandResult, Host, Process
-from harness.hosts.ssh import (
-    REMOTE_TIMEOUT_STATUS,
-    RemoteFiles,
-    parse_started,
-    running_script,
-    signal_argv,
-    start_script,
-)
-from harness.hosts.ssh import (
-    stop_script as remote_stop_script,
-)
+from harness.hosts.remote import RemoteProcesses
+from harness.hosts.ssh import REMOTE_TIMEOUT_STATUS
 
 #: Seconds the driver waits beyond a command's own (guest-side) timeout.
 DRIVER_SLACK_S = 15
@@ -174,8 +162,7 @@ class VmHost(Host):
         self.name = name or machine.name
         self.machine = machine
         self.state_dir = state_dir
-        self._processes: list[VmProcess] = []
-        self._sequence = itertools.count(1)
+        self._processes = RemoteProcesses(self)
 
     def _execute(self, command: str, timeout: int) -> tuple[int, str]:
         try:
@@ -260,88 +247,10 @@ class VmHost(Host):
         name: str,
         env: Mapping[str, str] | None = None,
     ) -> Process:
-        files = RemoteFiles(self.state_dir / "processes" / f"{name}.{next(self._sequence)}")
-        output = self.succeed(["sh", "-c", start_script(files, argv, env)], timeout=20)
-        try:
-            pgid, pid = parse_started(output)
-        except ValueError as error:
-            log = self.run(["tail", "-n", "20", "--", str(files.log)], timeout=10).stdout
-            raise RuntimeError(f"on {self.name}: could not start {name}: {error}; its log: "
-                               f"{log.strip() or '(empty)'}") from None
-        process = VmProcess(self, name, files, pgid, pid)
-        self._processes.append(process)
-        return process
+        return self._processes.start(argv, name=name, env=env)
 
     def processes(self) -> list[Process]:
-        return [process for process in self._processes if process.is_running()]
+        return self._processes.running()
 
     def stop_processes(self, timeout: float = 5.0) -> None:
-        for process in reversed(self._processes):
-            with contextlib.suppress(Exception):
-                process.stop(timeout)
-        self._processes.clear()
-
-
-@dataclass
-class VmProcess(Process):
-    """A daemon on a VM, known by its PID and process group on the guest."""
-
-    host: VmHost
-    name: str
-    files: RemoteFiles
-    pgid: int
-    _pid: int
-    _status: int | None = field(default=None, init=False)
-
-    @property
-    def pid(self) -> int:
-        return self._pid
-
-    def is_running(self) -> bool:
-        if self._status is not None:
-            return False
-        running = self.host.run(["sh", "-c", running_script(self.files, self._pid)],
-                                timeout=10).ok
-        if not running:
-            result = self.host.run(["cat", str(self.files.status)], timeout=10)
-            text = result.stdout.strip()
-            self._status = int(text) if result.ok and text.lstrip("-").isdigit() else -1
-        return running
-
-    def returncode(self) -> int | None:
-        return None if self.is_running() else self._status
-
-    def wait(self, timeout: float) -> int | None:
-        deadline = time.monotonic() + timeout
-        while self.is_running():
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(0.2)
-        return self._status
-
-    def signal(self, signum: int) -> None:
-        if self.is_running():
-            self.host.run(signal_argv(signum, self.pgid), timeout=10)
-
-    def stop(self, timeout: float = 5.0) -> int | None:
-        if self._status is not None:
-            return self._status
-        result = self.host.run(
-            ["sh", "-c", remote_stop_script(self.files, self.pgid, self._pid, timeout)],
-            timeout=timeout + 10)
-        words = result.stdout.split()
-        last = words[-1] if words else ""
-        if last.lstrip("-").isdigit():
-            self._status = int(last)
-        else:
-            self._status = -signal.SIGKILL if "killed" in words else -signal.SIGTERM
-        return self._status
-
-    def log_tail(self, lines: int = 40) -> str:
-        result = self.host.run(["tail", "-n", str(lines), "--", str(self.files.log)],
-                               timeout=10)
-        return result.stdout.rstrip("\n") if result.ok else ""
-
-    def output(self) -> str:
-        result = self.host.run(["cat", "--", str(self.files.log)], timeout=30)
-        return result.stdout if result.ok else ""
+        self._processes.stop_all(timeout)

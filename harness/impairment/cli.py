@@ -101,7 +101,8 @@ def impair_check_command(
         help="Exit 1 when a measured figure contradicts the model.")] = False,
     backend: Annotated[str, typer.Option(
         help="How hosts are reached: local (network namespaces on this machine), ssh (real "
-             "hosts; needs --inventory).")] = "local",
+             "hosts; needs --inventory). Not vm: the NixOS test driver runs only `vpn-bench run`.")
+    ] = "local",
     inventory: Annotated[Path | None, typer.Option(
         help="Inventory of real hosts (TOML); implies --backend ssh.")] = None,
 ) -> None:

@@ -62,6 +62,12 @@ def validate_request(profiles: Iterable[str], engine: str, probes: int, rate_pps
     return resolved
 
 
+#: The vm backend exists only inside the NixOS test driver, and its bench-vm script runs
+#: `vpn-bench run` alone: impair-check cannot reach those VMs.
+VM_REFUSED = ("impair-check --backend vm: the NixOS test-driver VMs run only `vpn-bench run` "
+              "(nix run .#bench-vm); valid backends for impair-check: local, ssh")
+
+
 def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 2000,
                  rate_pps: float = 1000, seed: int | None = None,
                  confidence: float = DEFAULT_CONFIDENCE,
@@ -71,6 +77,8 @@ def impair_check(profiles: Iterable[str], engine: str = "auto", probes: int = 20
     """Measure each profile on a fresh 2-host testbed (first host -> second). The plain
     path is measured first: its latency is what the model's delay adds to."""
     resolved = validate_request(profiles, engine, probes, rate_pps, confidence, custom, seed)
+    if backend == "vm":
+        raise UsageError(VM_REFUSED)
     chosen = get_backend(backend, inventory)
     chosen.check_support()
     settings = load_testbed()

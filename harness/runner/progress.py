@@ -7,29 +7,23 @@ from types import TracebackType
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
+from harness.limits import shorten
 from harness.records.models import SessionRecord, Status
 from harness.runner.plan import Session
 from harness.workloads.base import Measurement
 from harness.workloads.registry import WORKLOADS
 
-#: Characters of an error a progress line shows (the record keeps it whole).
-MAX_ERROR_CHARS = 500
-
-
-def _bounded(error: str | None) -> str:
-    text = error or ""
-    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "..."
-
 
 def _describe(test: str, measurement: Measurement) -> str:
     metrics = measurement.metrics
     if measurement.status is not Status.OK or metrics is None:
-        return f"{measurement.status.value}: {_bounded(measurement.error)}"
+        return f"{measurement.status.value}: {shorten(measurement.error)}"
     return WORKLOADS[test].summary(metrics)
 
 
-def _flags(measurement: Measurement) -> str:
+def _flags(measurement: Measurement) -> list[str]:
     """What makes the numbers doubtful: a busy host, a tunnel that did not get quiet."""
     flags = []
     if measurement.contention is not None and measurement.contention.busy:
@@ -37,7 +31,18 @@ def _flags(measurement: Measurement) -> str:
     quiet = measurement.quiet_path
     if quiet is not None and quiet.idle_rtt_ms is not None and not quiet.converged:
         flags.append(f"tunnel not back at idle RTT after {quiet.wait_s:.1f}s")
-    return f" [yellow]({', '.join(flags)})[/yellow]" if flags else ""
+    return flags
+
+
+def measurement_line(test: str, measurement: Measurement) -> Text:
+    """One finished measurement as a line: plain text for everything that comes from a
+    VPN, a tool or the user (never read as markup), the doubt flags in yellow."""
+    line = Text(f"  {test:<12} {measurement.link.label:<12} {_describe(test, measurement)}")
+    flags = _flags(measurement)
+    if flags:
+        line.append(" ")
+        line.append(f"({', '.join(flags)})", style="yellow")
+    return line
 
 
 class ProgressReporter:
@@ -73,12 +78,11 @@ class ProgressReporter:
             self.console.print(f"  ready after {record.ready_after_s:.1f}s "
                                f"{record.overlay_addresses}", markup=False)
         else:
-            self.console.print(f"  [red]not ready[/red]: {escape(_bounded(record.error))}")
+            self.console.print(f"  [red]not ready[/red]: {escape(shorten(record.error))}")
 
     def measurement_done(self, test: str, measurement: Measurement) -> None:
         self._progress.advance(self._task)
-        self.console.print(f"  {test:<12} {measurement.link.label:<12} "
-                           f"{_describe(test, measurement)}{_flags(measurement)}", markup=False)
+        self.console.print(measurement_line(test, measurement))
 
     def skipped(self, count: int) -> None:
         self._progress.advance(self._task, count)

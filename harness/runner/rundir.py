@@ -33,6 +33,9 @@ class ResumeError(ValueError):
 
 def _document(run_dir: Path) -> dict[str, Any]:
     path = run_dir / MANIFEST
+    if not run_dir.exists():
+        raise ResumeError(f"{run_dir}: no such directory; pass a run directory "
+                          "(results/<run-id>) to --resume")
     if not path.is_file():
         raise ResumeError(f"{run_dir} has no {MANIFEST}; pass a run directory "
                           "(results/<run-id>) to --resume")

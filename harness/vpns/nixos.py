@@ -200,6 +200,32 @@ class NixosAdapter(VpnAdapter):
         if vpn == "zerotier":
             self._join_zerotier(ctx)
 
+    def stop_host(self, ctx: VpnContext, name: str) -> None:
+        """Stop the VPN on one host as a reconnect restart does: switch it to the base
+        system (its units stop). Its state stays (keys, the ZeroTier membership, the
+        Tailscale node, Headscale's database), so :meth:`start_host` brings the same node
+        back; the teardown still wipes it."""
+        host = ctx.host(name)
+        result = host.run(switch_argv(None), timeout=SWITCH_TIMEOUT_S)
+        if not result.ok:
+            raise VpnError(f"on {name}: switching back to the base system failed: "
+                           f"{result.describe()}")
+
+    def start_host(self, ctx: VpnContext, name: str, *, booted: bool = False) -> None:
+        """Start the VPN on one host again: switch to its specialisation and wait for its
+        units. After a reboot (``booted``) the host runs its boot default, the base system,
+        so the same switch applies. The run-time steps of deploy are not redone: the
+        Headscale key file and the ZeroTier network membership are state on the host's disk
+        and survive both the switch and a reboot; the units rejoin with them."""
+        host = ctx.host(name)
+        vpn = self.settings.name
+        result = host.run(switch_argv(vpn), timeout=SWITCH_TIMEOUT_S)
+        if not result.ok:
+            raise VpnError(f"on {name}: activating the {vpn} specialisation failed: "
+                           f"{result.describe()}")
+        for unit in self.units(name):
+            self._wait_unit(host, unit)
+
     def _copy_secrets(self, host: Host) -> None:
         """``<secrets>/secrets/<host>/<vpn>/*`` (the layout of `vpn-bench keys`) to the
         host's secrets directory, 0600, before the switch (the units check for them)."""

@@ -245,7 +245,7 @@ RUN = [
     row("resume-bad-flag-values-too", f"{RESUME} --duration -5 --vpn nosuch --plan /none.toml",
         "--resume finishes a run", "--vpn", "--duration", "--plan", setup=manifest()),
     # --resume: damaged run directories
-    row("resume-missing", RESUME, "{tmp}/run has no manifest.json"),
+    row("resume-missing", RESUME, "{tmp}/run: no such directory"),
     row("resume-a-file", RESUME, "has no manifest.json", setup=write("run", "x")),
     row("resume-empty-dir", RESUME, "has no manifest.json", setup=directory("run")),
     row("resume-truncated", RESUME, "not valid JSON", "start a new run",
@@ -316,6 +316,8 @@ OTHERS = [
     row("doctor-unknown-option", "doctor --bogus", "No such option: --bogus"),
     row("clean-unknown-option", "clean --bogus", "No such option: --bogus"),
     row("impair-check-no-profile", "impair-check", "--profile"),
+    row("impair-check-vm", "impair-check --profile high --backend vm",
+        "impair-check --backend vm", "only `vpn-bench run`", "valid backends for impair-check"),
     row("impair-check-profile-empty", ("impair-check", "--profile", ""), "no profile given"),
     row("impair-check-profile-unknown", "impair-check --profile extreme",
         "unknown profile 'extreme'"),

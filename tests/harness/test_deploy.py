@@ -6,16 +6,24 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from harness.errors import UsageError
 from harness.hosts.base import CommandResult
-from harness.testbed.ssh.deploy import DeployStep, deploy, deploy_steps, nix_sshopts
+from harness.testbed.ssh.deploy import (
+    DeployStep,
+    deploy,
+    deploy_steps,
+    nix_sshopts,
+    subprocess_runner,
+)
 from harness.testbed.ssh.inventory import load_inventory
 from tests.harness.test_ssh_backend import BAD_INVENTORIES
 
@@ -203,3 +211,28 @@ def test_deploy_refuses_every_bad_inventory_like_run(text: str, message: str,
     assert len(lines) == 1 and lines[0].startswith(f"error: inventory {path}: ")
     assert message in lines[0]
     assert result.stdout == ""
+
+
+def test_a_timed_out_step_kills_its_children_too(tmp_path: Path) -> None:
+    """A stand-in for nixos-rebuild that starts a child (as it starts nix and ssh) and
+    hangs: on timeout the child is gone as well, not left running."""
+    pid_file = tmp_path / "child.pid"
+    script = tmp_path / "nixos-rebuild"
+    script.write_text(f"#!/bin/sh\nsleep 300 &\necho $! > {pid_file}\necho building\n"
+                      "wait\n")
+    script.chmod(0o755)
+    step = DeployStep(host="lom", phase="build", argv=(str(script),), env={"X": "1"},
+                      cwd=tmp_path / "work")
+    result = subprocess_runner(step, 2.0)
+    assert result.timed_out
+    assert result.stdout == "building\n"
+    child = int(pid_file.read_text())
+    for _ in range(100):  # the killed child may linger briefly as a zombie until reaped
+        stat = Path(f"/proc/{child}/stat")
+        if not stat.exists() or stat.read_text().split(") ")[1].startswith("Z"):
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError(f"child {child} of the timed-out step is still running")
+    assert (tmp_path / "work").is_dir()

@@ -355,3 +355,49 @@ def test_vpn_configs_hosts_are_the_address_order() -> None:
     assert load_testbed().hosts[:3] == HOSTS
 
 
+
+
+# -- reconnect with --nixos: restart and reboot of one host ----------------------------------
+def test_restart_and_reboot_switch_one_host_with_exact_commands() -> None:
+    """reconnect's restart switches the target to the base system and back to the VPN's
+    specialisation (waiting for its units); after a reboot the host runs its boot default,
+    the base system, so it is switched to the specialisation again."""
+    from harness.runner.session import _VpnLifecycle
+    testbed = FakeTestbed(HOSTS, nixos_hosts())
+    vpn = adapter("headscale")
+    ctx = VpnContext(testbed, SETTINGS["headscale"])
+    testbed.host("lom").write_file(SECRETS_DIR / "headscale" / "authkey", "hskey\n")
+    vpn.deploy(ctx)
+    before = len(nixos_commands(testbed))
+    lifecycle = _VpnLifecycle(vpn, ctx)
+    lifecycle.stop_vpn("yuki")
+    lifecycle.start_vpn("yuki")
+    lifecycle.reboot("lom", timeout_s=60)
+    lifecycle.start_vpn("lom", booted=True)
+    switch = f"{PROFILE}/specialisation/headscale/bin/switch-to-configuration test"
+    base = f"{PROFILE}/bin/switch-to-configuration test"
+
+    def wait(unit: str) -> str:
+        return " ".join(["sh", "-c", f"'{wait_unit_argv('x')[2]}'", unit])
+    assert nixos_commands(testbed)[before:] == [
+        ("yuki", base), ("yuki", switch),
+        ("yuki", wait("tailscaled.service")), ("yuki", wait("vpn-bench-tailscale-join.service")),
+        ("lom", base), ("lom", switch),
+        ("lom", wait("headscale.service")), ("lom", wait("tailscaled.service")),
+        ("lom", wait("vpn-bench-tailscale-join.service")),
+    ]
+    assert testbed.reboots == ["lom"]
+    # the state stays for the restarted node: nothing was wiped before the teardown
+    assert not any(call.matches("rm", "-rf") for call in testbed.calls)
+
+
+def test_a_failed_switch_on_restart_names_the_host() -> None:
+    rules = nixos_hosts().on(
+        reply=Reply(returncode=1, stderr="activation failed\n"), host="yuki",
+        when=lambda call: call.argv[0] == f"{PROFILE}/bin/switch-to-configuration")
+    testbed = FakeTestbed(HOSTS, rules)
+    vpn = adapter("wireguard")
+    ctx = VpnContext(testbed, SETTINGS["wireguard"])
+    vpn.deploy(ctx)
+    with pytest.raises(VpnError, match="on yuki: switching back to the base system failed"):
+        vpn.stop_host(ctx, "yuki")

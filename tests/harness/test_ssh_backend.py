@@ -12,19 +12,21 @@ import pytest
 
 from harness.errors import UsageError
 from harness.hosts.base import CommandResult
-from harness.hosts.ssh import (
+from harness.hosts.remote import (
     RemoteFiles,
-    SshTarget,
-    describe_ssh_failure,
-    exit_argv,
-    master_argv,
     parse_started,
-    remote_command,
-    run_argv,
     running_script,
     signal_argv,
     start_script,
     stop_script,
+)
+from harness.hosts.ssh import (
+    SshTarget,
+    describe_ssh_failure,
+    exit_argv,
+    master_argv,
+    remote_command,
+    run_argv,
 )
 from harness.testbed.ssh.inventory import load_inventory, parse_inventory
 from harness.testbed.ssh.known_hosts import (

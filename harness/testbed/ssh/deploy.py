@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +30,7 @@ from typing import Literal
 
 from harness.errors import UsageError
 from harness.hosts.base import CommandResult
+from harness.hosts.local_process import run_command
 from harness.hosts.ssh import ssh_options
 from harness.testbed.ssh.inventory import Inventory, ResolvedHost
 from harness.testbed.ssh.testbed import ssh_target
@@ -167,21 +167,12 @@ def deploy(steps: Sequence[DeployStep], runner: StepRunner,
 
 
 def subprocess_runner(step: DeployStep, timeout_s: float) -> CommandResult:
-    """Run a step on this machine (its environment plus NIX_SSHOPTS), output captured."""
+    """Run a step on this machine (its environment plus NIX_SSHOPTS), output captured. It
+    runs in its own session: on timeout the whole group (nixos-rebuild and the nix and ssh
+    processes it started) is killed, not only nixos-rebuild."""
     step.cwd.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    try:
-        completed = subprocess.run(list(step.argv), cwd=step.cwd,
-                                   env={**os.environ, **step.env}, capture_output=True,
-                                   text=True, timeout=timeout_s, check=False,
-                                   stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as expired:
-        def text(value: bytes | str | None) -> str:
-            return value.decode(errors="replace") if isinstance(value, bytes) else value or ""
-        return CommandResult(step.argv, -9, text(expired.stdout), text(expired.stderr),
-                             time.monotonic() - started, timed_out=True)
-    return CommandResult(step.argv, completed.returncode, completed.stdout, completed.stderr,
-                         time.monotonic() - started)
+    return run_command(step.argv, timeout=timeout_s, env={**os.environ, **step.env},
+                       cwd=step.cwd)
 
 
 def describe_outcome(outcome: StepOutcome) -> str:
