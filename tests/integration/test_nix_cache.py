@@ -3,7 +3,6 @@ another copying the closure into fresh stores, over the LAN and over WireGuard."
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -43,8 +42,9 @@ FOREIGN_KEY = "vpb-other-1:30YFx/wdOxl8Np9cXAxkBnG6KNPaSX2gD/XAKj6Ddzw="
 @pytest.fixture(autouse=True)
 def _tools_present() -> None:
     reason = next((r for r in [
-        None if shutil.which(SERVER) else f"{SERVER} is not on PATH (pip install -e .)",
-        None if shutil.which("nix") else "nix is not installed (Debian nix-bin)"] if r), None)
+        None if LocalMachine().which(SERVER) else f"{SERVER} is not installed (pip install -e .)",
+        None if LocalMachine().which("nix") else "nix is not installed (Debian nix-bin)"] if r),
+        None)
     if reason:
         pytest.skip(reason)
 
