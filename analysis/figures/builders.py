@@ -11,6 +11,7 @@ import plotnine as p9
 import polars as pl
 
 from analysis.catalogue import ALL
+from analysis.figures.geoms import panel_errorbar, panel_linerange, panel_text
 from analysis.figures.style import (
     FAILED_COLOUR,
     REFERENCE_COLOUR,
@@ -101,21 +102,20 @@ def n_labels(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _n_layer(ctx: FigureContext, rows: pl.DataFrame, **extra: list[str]) -> p9.geom_text:
+def _n_layer(ctx: FigureContext, rows: pl.DataFrame, **extra: list[str]) -> panel_text:
     """The n of each bar, written just above it (red when n = 1)."""
     labelled = n_labels(rows).with_columns(
         pl.max_horizontal("value", "hi").alias("label_y"))
-    return p9.geom_text(
+    return panel_text(
         data=ctx.frame(labelled, **extra),
         mapping=p9.aes(x="vpn", y="label_y", label="n_label", color="single"),
         inherit_aes=False, size=7, va="bottom", show_legend=False,
     )
 
 
-def _whiskers(width: float = 0.3) -> p9.geom_errorbar:
-    """CI whiskers in black, drawn as one group per panel: plotnine draws an errorbar layer
-    group by group, and one group per VPN made it the slowest part of a bar figure."""
-    return p9.geom_errorbar(p9.aes(x="vpn", ymin="lo", ymax="hi", group=1), inherit_aes=False,
+def _whiskers(width: float = 0.3) -> panel_errorbar:
+    """CI whiskers in black."""
+    return panel_errorbar(p9.aes(x="vpn", ymin="lo", ymax="hi"), inherit_aes=False,
                             width=width, na_rm=True)
 
 
@@ -163,7 +163,7 @@ def bar_by_vpn(
     rows = rows.with_columns(pl.col("value", "lo", "hi") * scale)
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows), p9.aes(x="vpn", y="value", fill="vpn"))
-        + p9.geom_col(width=0.7)
+        + p9.geom_col(width=0.7, position="identity")  # one bar per x: stacking is a no-op
         + _whiskers()
         + _n_layer(ctx, rows)
         + p9.facet_wrap("profile", scales="free_y", ncol=2)
@@ -204,7 +204,7 @@ def range_by_vpn(
     rows = rows.join(bounds, on=keys, how="left")
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows), p9.aes(x="vpn", y="value", color="vpn"))
-        + p9.geom_linerange(p9.aes(ymin="low", ymax="high"), size=1.0, na_rm=True)
+        + panel_linerange(p9.aes(ymin="low", ymax="high"), size=1.0, na_rm=True)
         + p9.geom_point(size=2.5)
         + p9.facet_wrap("profile", scales="free_y", ncol=2)
         + _colour_scale(ctx)
@@ -223,7 +223,7 @@ def spread_by_vpn(ctx: FigureContext, metric: str, title: str, ylabel: str) -> p
         return None
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows), p9.aes(x="vpn", y="value", color="vpn"))
-        + p9.geom_linerange(p9.aes(ymin="min", ymax="max"), size=0.8)
+        + panel_linerange(p9.aes(ymin="min", ymax="max"), size=0.8)
         + p9.geom_point(size=2.5)
         + p9.geom_point(p9.aes(y="median"), shape="D", fill="white", size=2.5)
         + p9.scale_y_log10()
@@ -263,7 +263,7 @@ def grid_by_metric(
     panel_order = list(panels.values())
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows, panel=panel_order), p9.aes(x="vpn", y="value", fill="vpn"))
-        + p9.geom_col(width=0.7)
+        + p9.geom_col(width=0.7, position="identity")  # one bar per x: stacking is a no-op
         + _whiskers()
         + _n_layer(ctx, rows, panel=panel_order)
         + p9.facet_wrap(["panel", "profile"], scales="free_y", ncol=max(1, len(ctx.profiles)))
@@ -311,7 +311,7 @@ def per_node(ctx: FigureContext, panels: dict[str, str], title: str) -> p9.ggplo
     categories = {"node": nodes, "panel": list(panels.values())}
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows, **categories), p9.aes(x="vpn", y="value", fill="vpn"))
-        + p9.geom_col(width=0.7)
+        + p9.geom_col(width=0.7, position="identity")  # one bar per x: stacking is a no-op
         + p9.facet_grid(rows="panel", cols="node", scales="free_y")
         + _fill_scale(ctx)
         + p9.labs(title=title, x="", y="seconds")
@@ -344,7 +344,7 @@ def scatter(
     plot: p9.ggplot = (
         p9.ggplot(ctx.frame(rows), p9.aes(x="x", y="y", color="vpn"))
         + p9.geom_point(size=2.5)
-        + p9.geom_text(p9.aes(label="vpn"), size=6.5, nudge_y=0, va="bottom", ha="left",
+        + panel_text(p9.aes(label="vpn"), size=6.5, nudge_y=0, va="bottom", ha="left",
                        show_legend=False)
         + p9.facet_wrap("profile", scales="free_y" if shared_x else "free", ncol=2)
         + _colour_scale(ctx)

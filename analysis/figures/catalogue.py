@@ -21,6 +21,7 @@ from analysis.figures.builders import (
     scatter,
     spread_by_vpn,
 )
+from analysis.figures.geoms import panel_errorbar, panel_segment, panel_text
 from analysis.figures.style import REFERENCE_COLOUR, theme, to_plot_frame
 from analysis.ordering import REFERENCE_VPN, profile_order
 from analysis.summary import HEADLINES, headline_rows
@@ -112,7 +113,7 @@ def degradation(ctx: FigureContext) -> p9.ggplot | None:
         p9.ggplot(ctx.frame(rows, panel=present),
                   p9.aes(x="profile", y="value", color="vpn", group="line"))
         + p9.geom_line(p9.aes(linetype="role", size="role"))
-        + p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.12, na_rm=True)
+        + panel_errorbar(p9.aes(ymin="lo", ymax="hi"), width=0.12, na_rm=True)
         + p9.geom_point(size=1.5)
         + p9.scale_linetype_manual(values={"reference": "dashed", "vpn": "solid"})
         + p9.scale_size_manual(values={"reference": 1.3, "vpn": 0.6})
@@ -153,7 +154,7 @@ def overview(ctx: FigureContext) -> p9.ggplot | None:
     categories = {"vpn": order, "profile": ctx.profiles, "panel": present}
     plot: p9.ggplot = (
         p9.ggplot(to_plot_frame(rows, categories), p9.aes(x="value", y="vpn", color="vpn"))
-        + p9.geom_segment(p9.aes(x="lo", xend="hi", y="vpn", yend="vpn"), size=1.2,
+        + panel_segment(p9.aes(x="lo", xend="hi", y="vpn", yend="vpn"), size=1.2,
                           na_rm=True)
         + p9.geom_point(size=2.2)
         + p9.facet_wrap(["profile", "panel"], scales="free_x", ncol=max(1, len(present)))
@@ -228,7 +229,7 @@ def success_rate(ctx: FigureContext) -> p9.ggplot | None:
     plot: p9.ggplot = (
         p9.ggplot(to_plot_frame(rows, categories), p9.aes(x="test", y="vpn", fill="value"))
         + p9.geom_tile(color="white")
-        + p9.geom_text(p9.aes(label="label"), size=7)
+        + panel_text(p9.aes(label="label"), size=7)
         + p9.scale_fill_gradient(low="#d73027", high="#1a9850", limits=(0, 100))
         + p9.facet_wrap("profile", ncol=3)
         + p9.labs(title="Success rate (% of attempts ok)", x="test", y="", fill="%")

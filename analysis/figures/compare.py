@@ -18,6 +18,7 @@ import polars as pl
 
 from analysis.catalogue import ALL
 from analysis.compare import DECREASE, INCREASE, NO_INTERVAL, NOISE
+from analysis.figures.geoms import panel_errorbar
 from analysis.figures.render import draw_and_save
 from analysis.figures.style import DPI, theme, to_plot_frame
 from analysis.ordering import profile_order, vpn_order
@@ -70,7 +71,7 @@ def compare_plot(table: pl.DataFrame) -> p9.ggplot | None:
         p9.ggplot(frame, p9.aes(x="vpn", y="change_pct", colour="verdict", shape="run",
                                 group="run"))
         + p9.geom_hline(yintercept=0, linetype="dashed", colour="#444444")
-        + p9.geom_errorbar(p9.aes(ymin="change_pct_low", ymax="change_pct_high"),
+        + panel_errorbar(p9.aes(ymin="change_pct_low", ymax="change_pct_high"),
                            width=0.4, position=dodge, na_rm=True)
         + p9.geom_point(size=2.0, position=dodge)
         + p9.facet_grid("panel ~ profile", scales="free_y")

@@ -8,6 +8,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
+import plotnine as p9
 import polars as pl
 import pytest
 from PIL import Image
@@ -216,7 +217,7 @@ def test_degradation_breaks_lines_at_gaps_and_marks_all_failed_cells(run_dir: Pa
     marked = crosses[0].geom.data
     assert set(zip(marked["vpn"].astype(str), marked["profile"].astype(str),
                    strict=True)) == {("wireguard", "low")}
-    assert any(type(layer.geom).__name__ == "geom_errorbar" for layer in plot.layers)
+    assert any(isinstance(layer.geom, p9.geom_errorbar) for layer in plot.layers)
 
 
 def test_single_measurements_are_labelled() -> None:
