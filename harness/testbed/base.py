@@ -8,7 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from types import TracebackType
+from typing import ClassVar, Literal, Self
 
 from harness.hosts.base import Host
 from harness.settings.models import LanSettings
@@ -29,6 +30,23 @@ class Testbed(ABC):
     supports_userspace_link: ClassVar[bool] = False
     #: :meth:`reboot` is implemented (the reconnect test's reboot phase needs it).
     supports_reboot: ClassVar[bool] = False
+
+    def __enter__(self) -> Self:
+        """Backends build their hosts here; a failed build undoes itself before raising."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Undo everything the testbed set up (processes, and what the backend built on the
+        hosts). Safe to call more than once."""
+        self.stop_all_processes()
 
     @property
     @abstractmethod

@@ -18,7 +18,6 @@ FakeTestbed per session, each kept in ``built`` for assertions::
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from types import TracebackType
 
 from harness.hosts.fake import Call, CallLog, FakeHost, FakeProcess, Handler, Rules
 from harness.settings.addressing import nth_address
@@ -111,13 +110,8 @@ class FakeTestbed(Testbed):
         self.entered = True
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.stop_all_processes()
+    def close(self) -> None:
+        super().close()
         self.exited = True
 
 

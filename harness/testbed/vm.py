@@ -18,7 +18,6 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from types import TracebackType
 
 from harness.errors import UsageError
 from harness.hosts.base import Host
@@ -172,14 +171,6 @@ class VmTestbed(Testbed):
                 raise TestbedError(str(error)) from None
             raise
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         """Stop every process started here and remove the state directory on every VM."""

@@ -15,7 +15,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 
 from harness.hosts.base import Host
 from harness.hosts.namespace import NamespaceHost
@@ -150,17 +149,9 @@ class LocalTestbed(Testbed):
         try:
             self._build()
         except BaseException:
-            self.destroy()
+            self.close()
             raise
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.destroy()
 
     def _build(self) -> None:
         names = self.names
@@ -306,7 +297,7 @@ class LocalTestbed(Testbed):
                           ["ethtool", "-K", self.names.lan_port(host.name), *flags]))
 
     # -- teardown ----------------------------------------------------------------------
-    def destroy(self) -> None:
+    def close(self) -> None:
         if self._destroyed:
             return
         with signals_deferred():

@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
-from types import TracebackType
 
 from harness.hosts.base import Host
 from harness.hosts.ssh import SshError, SshHost, SshTarget
@@ -128,14 +127,6 @@ class SshTestbed(Testbed):
                 raise TestbedError(str(error)) from None
             raise
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def _connect(self) -> None:
         self._control_dir = Path(tempfile.mkdtemp(prefix="vpb-ssh-"))
