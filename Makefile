@@ -29,7 +29,7 @@ BENCH_PATH := $(VPN_BIN):$(PATH)
 export VPN_BENCH_PREFIX := $(VPN_PREFIX)
 BUILD_VPNS := PATH="$(dir $(GO)):$$PATH" scripts/build-vpns.sh --prefix $(VPN_PREFIX) --vendor $(VPN_VENDOR)
 
-.PHONY: setup vpn-daemons bench vpns extras test lint unit clean-testbeds
+.PHONY: setup vpn-daemons bench vpns extras test test-under-load lint unit clean-testbeds
 
 setup: $(STAMP) $(LINKEMU) $(QUIC) vpn-daemons
 
@@ -80,6 +80,11 @@ test: lint
 	cd $(LINKEMU_DIR) && $(GO) test -count=1 ./...
 	cd $(QUIC_DIR) && GOTOOLCHAIN=local $(GO) test -count=1 ./...
 	PATH="$(BENCH_PATH)" $(BIN)/pytest -q
+
+# The whole suite while every core is kept busy (scripts/under-load.py: one bounded busy loop
+# per core, ended by PID): what a shared, loaded machine does to the timing-sensitive tests.
+test-under-load: setup
+	scripts/under-load.py -- $(MAKE) test
 
 clean-testbeds: setup
 	PATH="$(BENCH_PATH)" $(BIN)/vpn-bench clean
