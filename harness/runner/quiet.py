@@ -5,8 +5,10 @@ userspace VPN and the kernel: it added 0-0.4 ms to WireGuard's next ping, and My
 under `high` failed UDP and ping right after it), so a test's numbers would depend on the
 order of the tests. The tunnel's idle RTT is measured once after bring-up; before each test a
 short ping burst over the tunnel is repeated until its median is back within a tolerance of
-it, or the budget (probes and seconds) is spent. The wait and whether it converged go into
-the record. ``ping`` picks the address family itself, so IPv6 overlays work the same.
+it, or the budget (probes and seconds) is spent. A tunnel that answers no echo in three
+probes in a row is down, not slow: the wait stops there, and the runner does not retry a test
+that failed after such a wait (the failure would only repeat, timeouts included). The wait
+and whether it converged go into the record. ``ping`` picks the address family itself, so IPv6 overlays work the same.
 """
 
 from __future__ import annotations
@@ -34,6 +36,9 @@ class QuietSettings:
     max_probes: int = 8
     max_wait_s: float = 8.0
     pause_s: float = 0.3
+    #: Probes in a row without any echo after which the wait stops: the tunnel is not slow
+    #: but carries nothing, and waiting out the budget would only delay the failing test.
+    max_silent_probes: int = 3
     #: Settled when median <= idle median x ratio + slack + idle spread (p90 - p10).
     ratio: float = 1.5
     slack_ms: float = 0.2
@@ -92,16 +97,17 @@ def wait_quiet(host: Host, address: str, idle: IdleRtt | None,
     if idle is None:
         return QuietPath(idle_rtt_ms=None, last_rtt_ms=None, probes=0, wait_s=0.0,
                          converged=False)
-    probes = 0
+    probes = silent_probes = 0
     last: float | None = None
     converged = False
-    while probes < settings.max_probes:
+    while probes < settings.max_probes and silent_probes < settings.max_silent_probes:
         if probes:
             if clock() - started + settings.pause_s > settings.max_wait_s:
                 break
             sleep(settings.pause_s)
         rtts = probe_rtts(host, address, settings.probe_count, settings.probe_interval_s)
         probes += 1
+        silent_probes = 0 if rtts else silent_probes + 1
         last = statistics.median(rtts) if rtts else None
         if (last is not None and 2 * len(rtts) >= settings.probe_count
                 and settled(last, idle, settings)):
@@ -110,3 +116,8 @@ def wait_quiet(host: Host, address: str, idle: IdleRtt | None,
     return QuietPath(idle_rtt_ms=round(idle.median_ms, 4),
                      last_rtt_ms=round(last, 4) if last is not None else None,
                      probes=probes, wait_s=round(clock() - started, 3), converged=converged)
+
+
+def silent(quiet: QuietPath | None) -> bool:
+    """The tunnel answered no echo in the wait's last probe: it was down, not just slow."""
+    return quiet is not None and quiet.probes > 0 and quiet.last_rtt_ms is None

@@ -25,7 +25,7 @@ from harness.monitoring.cpu import CpuSampler
 from harness.records.models import Contention, ResultRecord, SessionRecord, Status
 from harness.records.store import StoreFull
 from harness.runner.plan import RunPlan, Session
-from harness.runner.quiet import IdleRtt, measure_idle, wait_quiet
+from harness.runner.quiet import IdleRtt, measure_idle, silent, wait_quiet
 from harness.runner.readiness import wait_for_overlay
 from harness.runner.signals import Interrupted
 from harness.runner.timing import PhaseClock
@@ -194,6 +194,13 @@ class _SessionRun:
             measurements = self.attempt(workload, ctx, unit, vpn_ctx)
             failed = [m for m in measurements if m.status is not Status.OK]
             if not failed or attempt == attempts or self.adapter.dead_daemons(vpn_ctx):
+                break
+            if all(silent(m.quiet_path) for m in failed):
+                # The tunnel answered no echo right before the attempt: it was down, and a
+                # retry would only repeat the failure (and its timeouts) on a dead tunnel.
+                for measurement in failed:
+                    measurement.error = (f"{measurement.error} (not retried: the tunnel "
+                                         "answered no echo before this attempt)")
                 break
             errors.extend(f"attempt {attempt} {m.link.label}: {m.error}" for m in failed)
             time.sleep(min(plan.backoff_s(test) * 2 ** (attempt - 1), 30.0))

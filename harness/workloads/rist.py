@@ -445,6 +445,18 @@ def _listening_udp(host: Host, port: int) -> bool:
     return result.ok and bool(result.stdout.strip())
 
 
+def _wait_listening(host: Host, port: int, process: Process, what: str) -> str | None:
+    """Wait (bounded) until ``process`` on ``host`` has bound UDP ``port``; why not, if not."""
+    try:
+        wait_until(lambda: _listening_udp(host, port), timeout_s=10, interval_s=0.05,
+                   what=f"{what} on {host.name}:{port}",
+                   abort=lambda: [] if process.is_running()
+                   else [f"{what} exited: {process.log_tail(5)}"])
+    except WaitFailed as error:
+        return str(error)
+    return None
+
+
 def _tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -500,17 +512,22 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
                                 name=f"ristreceiver-{attempt}")
         decoder: Process | None = None
         try:
-            try:
-                wait_until(lambda: _listening_udp(target, params.port), timeout_s=10,
-                           interval_s=0.05, what=f"ristreceiver on {target.name}:{params.port}",
-                           abort=lambda: [] if receiver.is_running()
-                           else [f"ristreceiver exited: {receiver.log_tail(5)}"])
-            except WaitFailed as error:
+            # Both ends of the target listen before the first packet is sent: a decoder still
+            # starting would miss the stream's first keyframe, and its frames would be counted
+            # as the network's loss (seen on a host with CPU steal: 25 of 75 frames decoded
+            # while librist received every packet).
+            problem = _wait_listening(target, params.port, receiver, "ristreceiver")
+            if problem is None:
+                decoder = target.start(decoder_command(params),
+                                       name=f"rist-decoder-{attempt}")
+                problem = _wait_listening(target, params.local_port, decoder,
+                                          "the decoding ffmpeg")
+            if problem is not None or decoder is None:
                 measurement = Measurement(link, Status.FAILED, started, now(),
-                                          command=command, error=str(error))
-                self._tails(measurement, target, receiver.output(), "", "")
+                                          command=command, error=problem or "")
+                self._tails(measurement, target, receiver.output(),
+                            decoder.output() if decoder else "", "")
                 return measurement
-            decoder = target.start(decoder_command(params), name=f"rist-decoder-{attempt}")
             result = source.run(command, timeout=max(ctx.timeout_s - SETUP_S, 5.0))
             # the decoder ends by itself once the stream has been idle for idle_timeout_s
             # (a clean end of input: demuxer and decoder flushed, every frame counted)

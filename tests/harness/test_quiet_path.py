@@ -4,7 +4,7 @@ tests/integration/test_quiet_path.py)."""
 from __future__ import annotations
 
 from harness.hosts.fake import FakeHost, Reply, Rules
-from harness.runner.quiet import IdleRtt, QuietSettings, settled, summarise, wait_quiet
+from harness.runner.quiet import IdleRtt, QuietSettings, settled, silent, summarise, wait_quiet
 
 
 def test_idle_rtt_is_median_and_spread() -> None:
@@ -57,3 +57,15 @@ def test_no_idle_rtt_means_no_wait() -> None:
     quiet = wait_quiet(host, "10.0.0.2", None)
     assert (quiet.probes, quiet.converged, quiet.idle_rtt_ms) == (0, False, None)
     assert host.calls == []
+
+
+def test_a_silent_tunnel_stops_the_wait_early() -> None:
+    """No echo in three probes in a row: the tunnel is down, not slow; the wait stops there
+    instead of spending its whole budget, and says so (no last RTT)."""
+    lost = "--- x ping statistics ---\n5 packets transmitted, 0 received, 100% packet loss\n"
+    host = FakeHost("lom", Rules().on("ping", reply=Reply(stdout=lost)))
+    quiet = wait_quiet(host, "10.0.0.2", IdleRtt(0.1, 0.0), sleep=lambda s: None)
+    assert (quiet.probes, quiet.converged, quiet.last_rtt_ms) == (3, False, None)
+    assert silent(quiet)
+    assert len(host.calls) == 3
+    assert not silent(wait_quiet(host, "10.0.0.2", None))  # no wait: nothing known

@@ -239,6 +239,34 @@ def test_failed_attempt_is_retried_then_recorded_ok(tmp_path: Path) -> None:
     assert len(servers) == 2 and all(p.stopped for p in servers)
 
 
+def test_a_failure_on_a_silent_tunnel_is_not_retried(tmp_path: Path) -> None:
+    """Before lom's test the tunnel answers no echo (three quiet-path probes in a row): the
+    test fails and is not retried, since a retry would repeat the failure on a dead tunnel;
+    the other links, whose tunnels answer, are measured as usual."""
+    rules = (healthy().on("ping", "-n", "-c", "5", host="lom", reply=Reply(stdout=PING_ALL_LOST))
+             .on("iperf3", "--client", host="lom", reply=Reply(returncode=1, stdout=TCP_REFUSED)))
+
+    def seed_proc_stat(testbed: FakeTestbed) -> None:
+        for host in testbed.hosts:
+            host.write_file(PurePosixPath("/proc/stat"),
+                            "cpu  100 0 50 1000 0 0 10 0 0 0\nprocs_running 1\n")
+
+    factory = FakeTestbedFactory(rules, on_start=daemon_logs, prepare=seed_proc_stat)
+    run_dir = run(make_plan(["fakevpn"], ["tcp"], retries=2), factory, tmp_path, quiet=True)
+
+    found = records(run_dir)
+    failed = found[("fakevpn", 0, "tcp", "lom->yuki")]
+    assert failed.status is Status.FAILED and failed.attempts == 1
+    assert "not retried: the tunnel answered no echo" in (failed.error or "")
+    assert failed.quiet_path is not None
+    assert (failed.quiet_path.probes, failed.quiet_path.converged,
+            failed.quiet_path.last_rtt_ms) == (3, False, None)
+    assert len(factory.commands("iperf3", "--client", host="lom")) == 1
+    for link in ("yuki->luna", "luna->lom"):
+        record = found[("fakevpn", 0, "tcp", link)]
+        assert record.status is Status.OK and record.attempts == 1
+
+
 def test_retries_exhausted_records_the_last_failure_and_every_attempt(tmp_path: Path) -> None:
     rules = healthy().on("iperf3", "--client", host="lom",
                          reply=Reply(returncode=1, stdout=TCP_REFUSED))
