@@ -205,6 +205,14 @@ def _number(value: str | None) -> float | None:
     return float(match.group(0)) if match else None
 
 
+def sent_frames(sender: str) -> int:
+    """Frames the sending ffmpeg reports sent (0 when it printed no progress)."""
+    try:
+        return int(_number(parse_progress(sender).get("frame")) or 0)
+    except RistError:
+        return 0
+
+
 def decoded_frames(text: str) -> int:
     """The decoding ffmpeg's last frame count: its final report line, or the last progress
     block when it was stopped before that (0 when it never opened a stream)."""
@@ -294,7 +302,7 @@ def parse_rist(sender: str, receiver: str, decoder: str,
     """Metrics from the sender's ``-progress`` output, ristreceiver's log and the decoding
     ffmpeg's output (progress plus log); RistError when the sender reported nothing."""
     sent = parse_progress(sender)
-    frames_sent = int(_number(sent.get("frame")) or 0)
+    frames_sent = sent_frames(sender)
     frames_decoded = decoded_frames(decoder)
     concealed = min(count_concealed_frames(decoder), frames_decoded)
     speed = _number(sent.get("speed"))
@@ -457,6 +465,18 @@ def _wait_listening(host: Host, port: int, process: Process, what: str) -> str |
     return None
 
 
+def _decoder_finished(decoder: Process, frames_sent: int, timeout_s: float) -> bool:
+    """Wait until the decoder exits (True) or, bounded by ``timeout_s``, reports all
+    ``frames_sent`` frames decoded (False: still running, to be ended)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if decoder.wait(0.1) is not None:
+            return True
+        if 0 < frames_sent <= decoded_frames(decoder.output()):
+            return False
+    return decoder.wait(0) is not None
+
+
 def _tail(text: str, lines: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
@@ -529,12 +549,14 @@ class RistWorkload(Workload[RistParams, RistMetrics]):
                             decoder.output() if decoder else "", "")
                 return measurement
             result = source.run(command, timeout=max(ctx.timeout_s - SETUP_S, 5.0))
-            # the decoder ends by itself once the stream has been idle for idle_timeout_s
-            # (a clean end of input: demuxer and decoder flushed, every frame counted)
-            if decoder.wait(params.buffer_ms / 1000 + params.idle_timeout_s + DRAIN_S) is None:
-                for _ in range(2):  # ffmpeg: the 2nd signal interrupts a blocked read
+            # The decoder ends by itself once the stream has been idle for idle_timeout_s (a
+            # clean end of input: demuxer and decoder flushed, every frame counted); once it
+            # reports every sent frame decoded there is nothing left to wait for.
+            if not _decoder_finished(decoder, sent_frames(result.stdout),
+                                     params.buffer_ms / 1000 + params.idle_timeout_s + DRAIN_S):
+                decoder.signal(signal.SIGINT)  # ffmpeg: the 2nd signal interrupts a read
+                if decoder.wait(0.3) is None:
                     decoder.signal(signal.SIGINT)
-                    time.sleep(0.3)
                 decoder.wait(5.0)
         finally:
             if decoder is not None:

@@ -25,4 +25,6 @@ def test_the_bench_plan_builds_with_every_workload(tmp_path: Path) -> None:
     assert "reconnect" in tests["baseline"] and "reconnect" not in tests["high"]
     assert "tcp: duration_s=2 " in result.stdout
     assert "ping: count=15 interval_s=0.1" in result.stdout
+    assert "duration_s=2 " in result.stdout.split("rist:")[1].splitlines()[0]
+    assert "keyframe_interval_s=1 " in result.stdout.split("rist:")[1].splitlines()[0]
     assert not (tmp_path / "out").exists()

@@ -43,6 +43,7 @@ from harness.workloads.rist import (
     receiver_command,
     receiver_stats,
     sender_command,
+    sent_frames,
 )
 from tests.integration.helpers import local_factory
 
@@ -111,6 +112,14 @@ def test_a_decoder_stopped_by_signal_is_counted_from_its_final_report() -> None:
     assert "progress=end" not in text
     assert decoded_frames(text) == 72
     assert decoded_frames("") == 0
+
+
+def test_the_sender_s_frame_count_ends_the_wait_for_the_decoder() -> None:
+    """The decoder is ended once its progress shows every sent frame (75 here), instead of
+    waiting out its idle timeout; a sender without progress gives 0, which never ends it."""
+    assert sent_frames(_fixture("baseline-sender-progress.txt")) == 75
+    assert sent_frames("rist://10.77.0.2:8200: Connection refused\n") == 0
+    assert decoded_frames(_fixture("baseline-decoder.txt")) >= 75
 
 
 def test_concealed_frames_are_counted_per_log_line() -> None:
