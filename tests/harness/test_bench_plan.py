@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from harness.runner.planfile import load_plan_file
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -28,3 +30,9 @@ def test_the_bench_plan_builds_with_every_workload(tmp_path: Path) -> None:
     assert "duration_s=2 " in result.stdout.split("rist:")[1].splitlines()[0]
     assert "keyframe_interval_s=1 " in result.stdout.split("rist:")[1].splitlines()[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_bench_plan_bounds_its_two_second_tests_tightly() -> None:
+    plan = load_plan_file(REPO / "plans" / "bench.toml")
+    for test in ("parallel_tcp", "tcp", "udp", "ping", "quic"):
+        assert plan.test[test].timeout == 30, test
