@@ -46,12 +46,14 @@ def main() -> int:
         print("under-load.py: error: --workers must be >= 1 and --max-s > 0", file=sys.stderr)
         return 2
     code = BUSY_LOOP.format(seconds=args.max_s)
-    loops = [subprocess.Popen([sys.executable, "-c", code]) for _ in range(args.workers)]
+    loops: list[subprocess.Popen[bytes]] = []
     started = time.monotonic()
-    print(f"under-load: {len(loops)} busy loops (pids {' '.join(str(p.pid) for p in loops)}), "
-          f"load at start {_load()}", flush=True)
     status = 1
     try:
+        for _ in range(args.workers):
+            loops.append(subprocess.Popen([sys.executable, "-c", code]))
+        print(f"under-load: {len(loops)} busy loops (pids "
+              f"{' '.join(str(p.pid) for p in loops)}), load at start {_load()}", flush=True)
         status = subprocess.call(command)
     finally:
         for loop in loops:

@@ -122,6 +122,9 @@ class QuietPath(Strict):
     probes: int
     wait_s: float
     converged: bool
+    silent: bool = Field(
+        default=False, description="The wait stopped early: several probes in a row got no "
+        "echo at all (the tunnel was down, not slow); a test failing after it is not retried.")
 
 
 #: A workload's metrics or parameters model, dumped (the workload registry reads it back).

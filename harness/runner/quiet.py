@@ -7,8 +7,9 @@ order of the tests. The tunnel's idle RTT is measured once after bring-up; befor
 short ping burst over the tunnel is repeated until its median is back within a tolerance of
 it, or the budget (probes and seconds) is spent. A tunnel that answers no echo in three
 probes in a row is down, not slow: the wait stops there, and the runner does not retry a test
-that failed after such a wait (the failure would only repeat, timeouts included). The wait
-and whether it converged go into the record. ``ping`` picks the address family itself, so IPv6 overlays work the same.
+that failed after such a wait (the failure would only repeat, timeouts included). The wait,
+whether it converged and whether the tunnel fell silent go into the record. ``ping`` picks
+the address family itself, so IPv6 overlays work the same.
 """
 
 from __future__ import annotations
@@ -115,9 +116,11 @@ def wait_quiet(host: Host, address: str, idle: IdleRtt | None,
             break
     return QuietPath(idle_rtt_ms=round(idle.median_ms, 4),
                      last_rtt_ms=round(last, 4) if last is not None else None,
-                     probes=probes, wait_s=round(clock() - started, 3), converged=converged)
+                     probes=probes, wait_s=round(clock() - started, 3), converged=converged,
+                     silent=silent_probes >= settings.max_silent_probes)
 
 
 def silent(quiet: QuietPath | None) -> bool:
-    """The tunnel answered no echo in the wait's last probe: it was down, not just slow."""
-    return quiet is not None and quiet.probes > 0 and quiet.last_rtt_ms is None
+    """The wait stopped because the tunnel answered no echo in probe after probe: it was
+    down, not just slow."""
+    return quiet is not None and quiet.silent

@@ -316,8 +316,9 @@ class ReconnectWorkload(Workload[ReconnectParams, ReconnectMetrics]):
         return measurement
 
     def nominal_duration_s(self, params: ReconnectParams, links: int) -> float:
-        """For planning: the mean per link of the eleven VPNs' cells in `make bench` here,
-        ~9 s (0.1 s for internal to ~36 s for WireGuard, whose peers wait out its timers)."""
+        """For planning: the mean per link of the eleven VPNs' cells in `make bench` on the
+        local testbed, ~9 s (0.1 s for internal to ~36 s for WireGuard, whose peers wait out
+        its timers). A real reboot over SSH takes far longer; timeouts do not use this."""
         return links * (4.0 + (5.0 if params.reboot else 0.0))
 
     def analysis_values(self, metrics: ReconnectMetrics) -> dict[str, float | None]:

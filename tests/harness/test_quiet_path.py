@@ -69,3 +69,17 @@ def test_a_silent_tunnel_stops_the_wait_early() -> None:
     assert silent(quiet)
     assert len(host.calls) == 3
     assert not silent(wait_quiet(host, "10.0.0.2", None))  # no wait: nothing known
+
+
+def test_a_wait_ending_on_its_budget_with_one_lost_probe_is_not_silent() -> None:
+    """Slow echoes, then one probe without any: the budget ran out, the tunnel was slow but
+    answering, so a failing test after it is still retried."""
+    slow = "".join(f"64 bytes from x: icmp_seq={i} ttl=64 time=9.0 ms\n" for i in range(1, 6))
+    slow += "--- x ping statistics ---\n5 packets transmitted, 5 received, 0% packet loss\n"
+    lost = "--- x ping statistics ---\n5 packets transmitted, 0 received, 100% packet loss\n"
+    host = FakeHost("lom", Rules().on("ping", reply=Reply(stdout=lost))
+                    .on("ping", times=2, reply=Reply(stdout=slow)))  # the later rule first
+    quiet = wait_quiet(host, "10.0.0.2", IdleRtt(0.1, 0.0), QuietSettings(max_probes=3),
+                       sleep=lambda s: None)
+    assert (quiet.probes, quiet.converged, quiet.last_rtt_ms) == (3, False, None)
+    assert not silent(quiet)

@@ -5,12 +5,13 @@ namespace testbed, bare and through WireGuard, at baseline and under loss."""
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 import pytest
 
 from analysis.catalogue import is_known_metric
-from harness.hosts.fake import FakeHost, Reply, Rules
+from harness.hosts.fake import FakeHost, FakeProcess, Reply, Rules
 from harness.hosts.local import LocalMachine
 from harness.records.models import ResultRecord, Status
 from harness.records.store import RunStore
@@ -32,6 +33,7 @@ from harness.workloads.rist import (
     RistMetrics,
     RistParams,
     RistWorkload,
+    _decoder_finished,
     count_concealed_frames,
     decoded_frames,
     ip_packet_bytes,
@@ -120,6 +122,25 @@ def test_the_sender_s_frame_count_ends_the_wait_for_the_decoder() -> None:
     assert sent_frames(_fixture("baseline-sender-progress.txt")) == 75
     assert sent_frames("rist://10.77.0.2:8200: Connection refused\n") == 0
     assert decoded_frames(_fixture("baseline-decoder.txt")) >= 75
+
+
+def test_the_decoder_is_ended_once_it_reports_every_sent_frame() -> None:
+    """Every sent frame decoded: stop waiting at once (the caller ends the decoder); a
+    decoder that exits by itself is done; one short of the count waits out the bound."""
+    host = FakeHost("yuki", Rules())
+    decoder = host.start(["ffmpeg"], name="rist-decoder")
+    decoder.write("frame=49\nprogress=continue\n")
+    started = time.monotonic()
+    assert _decoder_finished(decoder, 50, timeout_s=0.3) is False
+    assert time.monotonic() - started >= 0.3  # 49 of 50: it waited for the rest
+    decoder.write("frame=50\nprogress=continue\n")
+    started = time.monotonic()
+    assert _decoder_finished(decoder, 50, timeout_s=600) is False
+    assert time.monotonic() - started < 300  # all 50: it did not wait out its bound
+    assert _decoder_finished(decoder, 0, timeout_s=0.1) is False  # sender printed nothing
+    assert isinstance(decoder, FakeProcess)
+    decoder.exit(0)
+    assert _decoder_finished(decoder, 50, timeout_s=30) is True
 
 
 def test_concealed_frames_are_counted_per_log_line() -> None:
