@@ -26,15 +26,18 @@ FRAME = pd.DataFrame({
 })
 
 
-def _drawn(layer: Any) -> tuple[list[list[str]], list[list[tuple[float, ...]]]]:
-    """Per panel: its text labels and its line segments (with colour), sorted."""
+def _drawn(layer: Any) -> tuple[list[list[tuple[Any, ...]]], list[list[tuple[float, ...]]]]:
+    """Per panel: its texts (label, position, colour) and its line segments (with colour),
+    sorted."""
     plot = (p9.ggplot(FRAME, p9.aes(x="vpn", y="value", color="vpn")) + layer
             + p9.facet_wrap("profile"))
     figure = plot.draw()
     try:
         figure.canvas.draw()
         panels = [ax for ax in figure.axes if ax.get_label() != "<colorbar>"]
-        texts = [sorted(t.get_text() for t in ax.texts) for ax in panels]
+        texts = [sorted((t.get_text(), *np.round(t.get_position(), 9),
+                         matplotlib.colors.to_hex(t.get_color())) for t in ax.texts)
+                 for ax in panels]
         segments = []
         for ax in panels:
             found = []
@@ -65,3 +68,20 @@ def test_panel_geoms_draw_the_same_items_as_plotnines(theirs: Any, ours: Any) ->
     texts, segments = _drawn(ours)
     assert (texts, segments) == expected
     assert any(texts) or any(segments)  # the comparison saw something drawn
+
+
+def test_a_panel_s_segments_are_one_collection() -> None:
+    """The point of the panel geoms: one draw call, so one LineCollection per panel, where
+    plotnine's own draws one per group (here one per VPN)."""
+    def collections(layer: Any) -> list[int]:
+        plot = (p9.ggplot(FRAME, p9.aes(x="vpn", y="value", color="vpn")) + layer
+                + p9.facet_wrap("profile"))
+        figure = plot.draw()
+        try:
+            return [sum(isinstance(c, LineCollection) for c in ax.collections)
+                    for ax in figure.axes]
+        finally:
+            plt.close(figure)
+
+    assert collections(p9.geom_errorbar(p9.aes(ymin="lo", ymax="hi"))) == [3, 3]
+    assert collections(panel_errorbar(p9.aes(ymin="lo", ymax="hi"))) == [1, 1]
