@@ -45,7 +45,7 @@ from harness.testbed.backends import DEFAULT_BACKEND, availability_host, get_bac
 from harness.testbed.base import OFFLOAD_MODES, Backend, Offloads, Testbed, TestbedRequest
 from harness.testbed.ssh.backend import SshBackend
 from harness.testbed.vm import VmBackend
-from harness.topology import host_names
+from harness.topology import host_names, ring_links
 from harness.vpns.base import VpnAdapter
 from harness.vpns.nixos import UNIT_TIMEOUT_S, NixosAdapter
 from harness.vpns.registry import VPNS, create_adapter
@@ -261,7 +261,8 @@ def build_plan(request: RunRequest, available: Availability = availability,
         profile_tests=profile_tests,
         profile_parameters=profile_parameters,
         policies={name: TestPolicy(timeout_s=section.timeout, retries=section.retries,
-                                   backoff_s=_first(section.backoff, default=2.0))
+                                   backoff_s=_first(section.backoff, default=2.0),
+                                   links=section.links)
                   for name, section in spec.test.items()},
         profile_definitions={name: definitions[name] for name in sorted(used)},
         engine=engine,
@@ -308,6 +309,11 @@ def describe_plan(plan: RunPlan, completed: frozenset[CellKey] | None = None) ->
     for profile, changed in plan.profile_parameters.items():
         for test, params in changed.items():
             lines.append(f"  {test} under {profile}: {_describe_params(params)}")
+    for test, policy in plan.policies.items():
+        if policy.links is not None:
+            links = ring_links(plan.hosts)[:policy.links]
+            lines.append(f"  {test} measured on {', '.join(link.label for link in links)} "
+                         f"only ([test.{test}] links = {policy.links})")
     sessions = plan.sessions()
     if completed is not None:
         todo = [(session, pending_cells(session, plan.hosts, completed))

@@ -17,8 +17,9 @@
     duration = 60
 
     [test.udp]               # per test: timeout of one attempt, retries, back-off,
-    timeout = 120            # and any parameter of that workload's model
-    retries = 0
+    timeout = 120            # the number of ring links it is measured on (the first N;
+    retries = 0              # default: all) and any parameter of that workload's model
+    links = 1
     bitrate_mbps = 500
 
 The workload keys (``duration``, ``ping_count``, ``ping_interval`` and the fields in
@@ -80,6 +81,7 @@ class TestSection(_Section):
     timeout: float | None = Field(default=None, gt=0, le=limits.MAX_TEST_TIMEOUT_S)
     retries: int | None = Field(default=None, ge=0, le=10)
     backoff: float | None = Field(default=None, ge=0, le=limits.MAX_BACKOFF_S)
+    links: int | None = Field(default=None, ge=1, le=limits.MAX_HOSTS)
 
 
 class PlanFile(_Section):

@@ -71,7 +71,7 @@ def pending_cells(session: Session, hosts: list[str],
     """Per test, the links still to measure (a concurrent group runs whole or not at all)."""
     pending: dict[str, list[Link]] = {}
     for test in session.tests:
-        links = ring_links(hosts)
+        links = session.links(test, hosts)
         missing = [link for link in links if cell_key(session, test, link) not in completed]
         if missing:
             pending[test] = links if WORKLOADS[test].concurrent else missing

@@ -61,6 +61,9 @@ PACKET_BYTES = 7 * TS_PACKET_BYTES
 RIST_HEADER_BYTES = {"simple": 12, "main": 20}
 UDP_HEADER_BYTES = 8
 IP_HEADER_BYTES = {4: 20, 6: 40}
+#: Seconds a receiving process may take to bind its port: the first ffmpeg of a run, its
+#: libraries not yet in the page cache, took 3.8 s on an idle host here and once not even 10 s.
+LISTEN_TIMEOUT_S = 30.0
 #: Seconds beyond buffer and idle timeout the decoder may take to end after the sender.
 DRAIN_S = 5.0
 #: Seconds a link takes beyond stream, buffer and idle timeout (start of the receiver and
@@ -456,7 +459,8 @@ def _listening_udp(host: Host, port: int) -> bool:
 def _wait_listening(host: Host, port: int, process: Process, what: str) -> str | None:
     """Wait (bounded) until ``process`` on ``host`` has bound UDP ``port``; why not, if not."""
     try:
-        wait_until(lambda: _listening_udp(host, port), timeout_s=10, interval_s=0.05,
+        wait_until(lambda: _listening_udp(host, port), timeout_s=LISTEN_TIMEOUT_S,
+                   interval_s=0.05,
                    what=f"{what} on {host.name}:{port}",
                    abort=lambda: [] if process.is_running()
                    else [f"{what} exited: {process.log_tail(5)}"])

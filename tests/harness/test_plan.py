@@ -8,6 +8,7 @@ from harness.cli.selection import parse_names
 from harness.errors import UsageError
 from harness.runner.plan import RunPlan, TestPolicy
 from harness.runner.run import plan_from_json, plan_to_json
+from harness.runner.session import cell_key, pending_cells
 from harness.topology import host_names, ring_links
 from harness.workloads.iperf import IperfParams
 from harness.workloads.parallel_tcp import ParallelTcpParams
@@ -85,6 +86,30 @@ def test_timeouts_and_retries_have_per_test_defaults() -> None:
     assert plan.timeout_s("udp", plan.params_for("udp", "baseline")) == 120  # at least 120 s
     assert plan.timeout_s("ping", plan.params_for("ping", "baseline")) == 7
     assert (plan.retries("tcp"), plan.retries("parallel_tcp"), plan.retries("ping")) == (1, 0, 3)
+
+
+def test_a_link_limit_measures_a_test_on_the_first_ring_links_only() -> None:
+    plan = RunPlan(hosts=["lom", "yuki", "luna"], vpns=["internal"], profiles=["baseline"],
+                   tests=["tcp", "parallel_tcp", "reconnect"],
+                   policies={"reconnect": TestPolicy(links=1),
+                             "parallel_tcp": TestPolicy(links=2)})
+    session = plan.sessions()[0]
+    pending = pending_cells(session, plan.hosts, frozenset())
+    assert {test: [link.label for link in links] for test, links in pending.items()} == {
+        "tcp": ["lom->yuki", "yuki->luna", "luna->lom"],
+        "parallel_tcp": ["lom->yuki", "yuki->luna"],  # a concurrent group of two
+        "reconnect": ["lom->yuki"]}
+    # Once that one link is measured, the test has nothing left in this session.
+    done = frozenset({cell_key(session, "reconnect", ring_links(plan.hosts)[0])})
+    assert "reconnect" not in pending_cells(session, plan.hosts, done)
+    # The estimate counts the links measured: two of reconnect's three cells are gone (a
+    # parallel group costs the same on two links as on three).
+    unlimited = RunPlan(hosts=plan.hosts, vpns=plan.vpns, profiles=plan.profiles,
+                        tests=plan.tests)
+    saved = unlimited.estimated_total_s() - plan.estimated_total_s()
+    assert saved == pytest.approx(2 * RunPlan.nominal_s("reconnect",
+                                                        plan.params_for("reconnect")))
+    assert plan_from_json(plan_to_json(plan)) == plan
 
 
 def test_plan_round_trips_through_the_manifest_json_with_typed_parameters() -> None:

@@ -28,6 +28,7 @@ tests = ["ping"]
 [test.ping]
 timeout = 9
 retries = 0
+links = 2
 """
 
 
@@ -41,6 +42,8 @@ def test_plan_file_values_and_flag_precedence(tmp_path: Path) -> None:
     assert [s.tests for s in plan.sessions()] == [("ping",), ("ping",)]
     assert plan.timeout_s("ping", plan.params_for("ping", "baseline")) == 9
     assert plan.retries("ping") == 0
+    assert [link.label for link in plan.sessions()[0].links("ping", plan.hosts)] == [
+        "lom->yuki", "yuki->luna"]
 
 
 WORKLOAD_PLAN = """
@@ -115,6 +118,7 @@ def test_bad_workload_parameters_name_the_parameter_value_and_range(
         ("[profile.high]\nping_count = 0", "[profile.high] ping_count = 0: Input should"),
         ('tests = ["tcp", "warp"]', "unknown test 'warp'; valid: parallel_tcp, tcp, udp, ping"),
         ("[test.video]\nretries = 1", "unknown test section 'video'"),
+        ("[test.reconnect]\nlinks = 0", "test.reconnect.links: Input should be greater than or"),
         ('vpns = ["internal"]\n[vpn.tinc]\ntests = ["tcp"]', "[vpn.tinc] but 'tinc' is not"),
         ("repetitions = [", "plan file"),
     ],
