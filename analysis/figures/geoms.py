@@ -17,33 +17,28 @@ from typing import Any
 import plotnine as p9
 
 
-def _draw_whole_panel(geom: Any, data: Any, panel_params: Any, coord: Any, ax: Any) -> None:
-    geom.draw_group(data.reset_index(drop=True), panel_params, coord, ax, geom.params)
+class _WholePanel:
+    """Draws the whole panel as one group (mixed in before a plotnine geom)."""
+
+    #: Both come from the plotnine geom after this mixin (annotations only, no values).
+    params: Any
+    draw_group: Any
+
+    def draw_panel(self, data: Any, panel_params: Any, coord: Any, ax: Any) -> None:
+        self.draw_group(data.reset_index(drop=True), panel_params, coord, ax, self.params)
 
 
-class panel_text(p9.geom_text):  # noqa: N801 (plotnine's naming, so it reads like a geom)
+class panel_text(_WholePanel, p9.geom_text):  # noqa: N801 (plotnine's naming: reads as a geom)
     """geom_text, every label of a panel in one call."""
 
-    def draw_panel(self, data: Any, panel_params: Any, coord: Any, ax: Any) -> None:
-        _draw_whole_panel(self, data, panel_params, coord, ax)
 
-
-class panel_segment(p9.geom_segment):  # noqa: N801
+class panel_segment(_WholePanel, p9.geom_segment):  # noqa: N801
     """geom_segment, every segment of a panel in one LineCollection."""
 
-    def draw_panel(self, data: Any, panel_params: Any, coord: Any, ax: Any) -> None:
-        _draw_whole_panel(self, data, panel_params, coord, ax)
 
-
-class panel_linerange(p9.geom_linerange):  # noqa: N801
+class panel_linerange(_WholePanel, p9.geom_linerange):  # noqa: N801
     """geom_linerange, every range of a panel in one LineCollection."""
 
-    def draw_panel(self, data: Any, panel_params: Any, coord: Any, ax: Any) -> None:
-        _draw_whole_panel(self, data, panel_params, coord, ax)
 
-
-class panel_errorbar(p9.geom_errorbar):  # noqa: N801
+class panel_errorbar(_WholePanel, p9.geom_errorbar):  # noqa: N801
     """geom_errorbar, every bar of a panel (whiskers and caps) in one LineCollection."""
-
-    def draw_panel(self, data: Any, panel_params: Any, coord: Any, ax: Any) -> None:
-        _draw_whole_panel(self, data, panel_params, coord, ax)

@@ -39,3 +39,4 @@ def test_the_bench_plan_bounds_its_two_second_tests_tightly() -> None:
         assert plan.test[test].timeout == 30, test
     assert plan.test["udp"].timeout == 15  # a lost UDP connect costs iperf3 3.12 30 s
     assert plan.test["reconnect"].links == 1  # one disturbed host per VPN
+    assert plan.test["rist"].links == 1  # one stream per VPN and profile
