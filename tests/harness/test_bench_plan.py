@@ -37,6 +37,6 @@ def test_the_bench_plan_bounds_its_two_second_tests_tightly() -> None:
     plan = load_plan_file(REPO / "plans" / "bench.toml")
     for test in ("parallel_tcp", "tcp", "ping", "quic"):
         assert plan.test[test].timeout == 30, test
-    assert plan.test["udp"].timeout == 15  # a lost UDP connect costs iperf3 3.12 30 s
+    assert plan.test["udp"].timeout == 20  # a lost UDP connect costs iperf3 3.12 30 s
     assert plan.test["reconnect"].links == 1  # one disturbed host per VPN
     assert plan.test["rist"].links == 1  # one stream per VPN and profile
