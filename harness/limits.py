@@ -26,6 +26,8 @@ MAX_HOSTS = 200
 #: Per-test policies of a plan file's ``[test.<name>]``: one attempt's timeout, back-off.
 MAX_TEST_TIMEOUT_S = 86400.0
 MAX_BACKOFF_S = 3600.0
+#: ``[test.<name>] links``: the test is measured on the first N ring links.
+MIN_TEST_LINKS = 1
 
 
 def bounded_int(value: int | None, what: str, low: int, high: int) -> int | None:
@@ -53,6 +55,10 @@ def repetitions(value: int | None, what: str = "--repeat") -> int | None:
 
 def hosts(value: int | None, what: str = "--hosts") -> int | None:
     return bounded_int(value, what, MIN_HOSTS, MAX_HOSTS)
+
+
+def links_per_test(value: int | None, what: str) -> int | None:
+    return bounded_int(value, what, MIN_TEST_LINKS, MAX_HOSTS)
 
 
 #: Characters of an error string a progress or summary line shows (the record keeps it whole).

@@ -17,12 +17,11 @@ from harness.hosts.base import Host
 from harness.hosts.recording import CommandLog, RecordingHost
 from harness.hosts.ssh import exit_argv, master_argv
 from harness.impairment.tc_engine import TcNetemEngine
-from harness.runner.plan import RunPlan
+from harness.runner.plan import RunPlan, Session
 from harness.settings.models import VpnSettings
 from harness.testbed.base import Testbed
 from harness.testbed.ssh.inventory import Inventory
 from harness.testbed.ssh.testbed import ssh_target
-from harness.topology import ring_links
 from harness.vpns.base import VpnContext
 from harness.vpns.nixos import NixosAdapter
 
@@ -72,6 +71,16 @@ class DryRunTestbed(Testbed):
         return {}
 
 
+def session_tests_on_links(session: Session, hosts: list[str]) -> str:
+    """The session's tests grouped by the links they are measured on (pure):
+    "tcp, ping on lom->yuki, yuki->luna, luna->lom; rist on lom->yuki"."""
+    by_links: dict[str, list[str]] = {}
+    for test in session.tests:
+        links = ", ".join(link.label for link in session.links(test, hosts))
+        by_links.setdefault(links, []).append(test)
+    return "; ".join(f"{', '.join(tests)} on {links}" for links, tests in by_links.items())
+
+
 def describe_nixos_commands(plan: RunPlan, inventory: Inventory,
                             settings: dict[str, VpnSettings], address_hosts: list[str],
                             secrets: Path | None) -> list[str]:
@@ -112,9 +121,8 @@ def describe_nixos_commands(plan: RunPlan, inventory: Inventory,
             addresses = adapter.overlay_addresses(ctx)
             lines.append("# overlay addresses: " + ", ".join(
                 f"{name}={address}" for name, address in addresses.items()))
-        links = ", ".join(link.label for link in ring_links(plan.hosts))
         lines.append(f"# readiness: every host pings every other overlay address; then the "
-                     f"tests {', '.join(session.tests)} on {links}, each followed by:")
+                     f"tests {session_tests_on_links(session, plan.hosts)}, each followed by:")
         adapter.dead_daemons(ctx)
         _flush(log, lines)
         adapter.teardown(ctx)

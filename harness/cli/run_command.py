@@ -45,7 +45,7 @@ from harness.testbed.backends import DEFAULT_BACKEND, availability_host, get_bac
 from harness.testbed.base import OFFLOAD_MODES, Backend, Offloads, Testbed, TestbedRequest
 from harness.testbed.ssh.backend import SshBackend
 from harness.testbed.vm import VmBackend
-from harness.topology import host_names, ring_links
+from harness.topology import host_names
 from harness.vpns.base import VpnAdapter
 from harness.vpns.nixos import UNIT_TIMEOUT_S, NixosAdapter
 from harness.vpns.registry import VPNS, create_adapter
@@ -309,11 +309,9 @@ def describe_plan(plan: RunPlan, completed: frozenset[CellKey] | None = None) ->
     for profile, changed in plan.profile_parameters.items():
         for test, params in changed.items():
             lines.append(f"  {test} under {profile}: {_describe_params(params)}")
-    for test, policy in plan.policies.items():
-        if policy.links is not None:
-            links = ring_links(plan.hosts)[:policy.links]
-            lines.append(f"  {test} measured on {', '.join(link.label for link in links)} "
-                         f"only ([test.{test}] links = {policy.links})")
+    for test, links in plan.limited_links().items():
+        lines.append(f"  {test} measured on {', '.join(link.label for link in links)} "
+                     f"only ([test.{test}] links = {len(links)})")
     sessions = plan.sessions()
     if completed is not None:
         todo = [(session, pending_cells(session, plan.hosts, completed))

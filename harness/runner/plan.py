@@ -148,6 +148,14 @@ class RunPlan:
             if (tests := self.tests_for(vpn, profile))
         ]
 
+    def limited_links(self) -> dict[str, list[Link]]:
+        """The tests of this plan kept to fewer links than the ring has, with their links."""
+        ring = len(ring_links(self.hosts))
+        used = dict.fromkeys(test for session in self.sessions() for test in session.tests)
+        return {test: ring_links(self.hosts)[:policy.links] for test in used
+                if (policy := self.policies.get(test)) and policy.links is not None
+                and policy.links < ring}
+
     @staticmethod
     def nominal_s(test: str, params: WorkloadParams) -> float:
         """Nominal duration of one attempt of ``test`` on one link (or one group)."""

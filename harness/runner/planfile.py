@@ -81,7 +81,8 @@ class TestSection(_Section):
     timeout: float | None = Field(default=None, gt=0, le=limits.MAX_TEST_TIMEOUT_S)
     retries: int | None = Field(default=None, ge=0, le=10)
     backoff: float | None = Field(default=None, ge=0, le=limits.MAX_BACKOFF_S)
-    links: int | None = Field(default=None, ge=1, le=limits.MAX_HOSTS)
+    links: int | None = Field(default=None, ge=limits.MIN_TEST_LINKS, le=limits.MAX_HOSTS,
+                              strict=True)
 
 
 class PlanFile(_Section):

@@ -103,6 +103,10 @@ def plan_problem(plan: RunPlan) -> str | None:
         limits.repetitions(plan.repetitions, "repetitions")
         limits.hosts(len(plan.hosts), "the number of hosts")
         limits.seed(plan.seed, "seed")
+        for test, policy in plan.policies.items():
+            limits.bounded_float(policy.timeout_s, f"[test.{test}] timeout",
+                                 limits.MAX_TEST_TIMEOUT_S)
+            limits.links_per_test(policy.links, f"[test.{test}] links")
     except UsageError as error:
         return str(error)
     if not plan.vpns:

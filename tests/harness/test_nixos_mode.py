@@ -10,9 +10,11 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
+from harness.cli.nixos_plan import session_tests_on_links
 from harness.hosts.fake import Reply, Rules
 from harness.records.models import Status
 from harness.records.store import RunStore
+from harness.runner.plan import RunPlan, TestPolicy
 from harness.runner.run import RunOptions, open_for_resume, run_plan
 from harness.settings.loader import load_testbed, load_vpns
 from harness.testbed.fake import FakeTestbed, FakeTestbedFactory
@@ -313,6 +315,14 @@ def test_run_nixos_dry_run_prints_the_exact_command_sequence(inventory: Path) ->
     assert f"ssh lom -- {PROFILE}/specialisation/internal/bin/switch-to-configuration test" \
         in lines
     assert not known.exists(), "a dry run writes nothing"
+
+
+def test_the_command_sequence_names_each_tests_links() -> None:
+    plan = RunPlan(hosts=list(HOSTS), vpns=["internal"], profiles=["baseline"],
+                   tests=["tcp", "rist", "ping", "reconnect"],
+                   policies={"rist": TestPolicy(links=1), "reconnect": TestPolicy(links=1)})
+    assert session_tests_on_links(plan.sessions()[0], plan.hosts) == (
+        "tcp, ping on lom->yuki, yuki->luna, luna->lom; rist, reconnect on lom->yuki")
 
 
 def test_dry_run_without_nixos_prints_no_commands(inventory: Path) -> None:

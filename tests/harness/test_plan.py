@@ -110,6 +110,18 @@ def test_a_link_limit_measures_a_test_on_the_first_ring_links_only() -> None:
     assert saved == pytest.approx(2 * RunPlan.nominal_s("reconnect",
                                                         plan.params_for("reconnect")))
     assert plan_from_json(plan_to_json(plan)) == plan
+    # What --dry-run names: the tests kept to fewer links than the ring has.
+    assert {test: [link.label for link in links]
+            for test, links in plan.limited_links().items()} == {
+        "parallel_tcp": ["lom->yuki", "yuki->luna"], "reconnect": ["lom->yuki"]}
+
+
+def test_a_link_limit_of_the_whole_ring_or_of_an_unused_test_limits_nothing() -> None:
+    plan = RunPlan(hosts=["lom", "yuki", "luna"], vpns=["internal"], profiles=["baseline"],
+                   tests=["tcp"], policies={"tcp": TestPolicy(links=5),
+                                            "rist": TestPolicy(links=1)})
+    assert plan.limited_links() == {}
+    assert len(plan.sessions()[0].links("tcp", plan.hosts)) == 3
 
 
 def test_plan_round_trips_through_the_manifest_json_with_typed_parameters() -> None:

@@ -18,6 +18,7 @@ from harness.cli.run_command import (
 )
 from harness.errors import UsageError
 from harness.hosts.fake import CallLog, FakeHost
+from harness.runner.plan import RunPlan, TestPolicy
 from harness.runner.session import CellKey, cell_key
 from harness.topology import ring_links
 
@@ -29,6 +30,14 @@ def test_only_vpns_with_pending_cells_are_waiting() -> None:
     done: set[CellKey] = {cell_key(session, test, link)
                           for session in plan.sessions() if session.vpn == "wireguard"
                           for test in session.tests for link in ring_links(plan.hosts)}
+    assert waiting_vpns(plan, frozenset(done)) == ["internal"]
+
+
+def test_a_vpn_is_done_once_the_links_its_tests_are_kept_to_are_measured() -> None:
+    plan = RunPlan(hosts=["lom", "yuki", "luna"], vpns=["internal", "wireguard"],
+                   profiles=["baseline"], tests=["ping"], policies={"ping": TestPolicy(links=1)})
+    done = {cell_key(session, "ping", ring_links(plan.hosts)[0])
+            for session in plan.sessions() if session.vpn == "wireguard"}
     assert waiting_vpns(plan, frozenset(done)) == ["internal"]
 
 
