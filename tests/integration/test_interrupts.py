@@ -26,6 +26,15 @@ def _start_run(out: Path, duration: int = 30) -> subprocess.Popen[str]:
     )
 
 
+def _command_of(pid: int) -> str | None:
+    """The process's command name; None once it has exited (it may, between listing and
+    reading: the run's short-lived probes do)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+
+
 def _wait_for_iperf_in_testbed(run: subprocess.Popen[str],
                                deadline_s: float = 30) -> list[int]:
     """PIDs of processes inside the run's namespaces, once an iperf3 test is running."""
@@ -36,9 +45,7 @@ def _wait_for_iperf_in_testbed(run: subprocess.Popen[str],
             listed = subprocess.run(["ip", "netns", "pids", netns], capture_output=True,
                                     text=True).stdout.split()
             pids.extend(int(pid) for pid in listed)
-        commands = [Path(f"/proc/{pid}/comm").read_text().strip() for pid in pids
-                    if Path(f"/proc/{pid}/comm").exists()]
-        if commands.count("iperf3") >= 2:
+        if [_command_of(pid) for pid in pids].count("iperf3") >= 2:
             return pids
         time.sleep(0.2)
     raise AssertionError("the run never reached an iperf3 test")
